@@ -1,0 +1,22 @@
+//! mybak: exact, fast, verifiable logical backups of MySQL and MariaDB servers.
+//!
+//! The data flows through the modules in this order:
+//! server ([`conn`]) → snapshot ([`snapshot`]) → schema ([`schema`]) → plan ([`plan`])
+//! → rows and SQL literals ([`sql`]) → zstd and hashing file writer ([`sink`])
+//! → manifest ([`manifest`]) → dump directory ([`store`]). [`dump`] drives it.
+
+pub mod conn;
+pub mod dump;
+pub mod error;
+pub mod filter;
+pub mod manifest;
+pub mod optfile;
+pub mod plan;
+pub mod progress;
+pub mod schema;
+pub mod sink;
+pub mod snapshot;
+pub mod sql;
+pub mod store;
+
+pub use error::{Error, Result};
