@@ -1,1 +1,4 @@
-//! placeholder: being written
+//! placeholder until connection settings land
+#[derive(Debug, thiserror::Error)]
+#[error("connection error")]
+pub struct ConnError;

@@ -1,11 +1,89 @@
-//! The library's error type.
+//! The library's error type: one enum whose variants say what failed and on which object or path.
+
+use std::path::PathBuf;
 
 /// Errors of the mybak library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// An option file could not be read or parsed.
+    #[error(transparent)]
+    OptionFile(#[from] crate::optfile::OptionFileError),
+    /// Connection settings were invalid or the server could not be reached.
+    #[error(transparent)]
+    Conn(#[from] crate::conn::ConnError),
+    /// A statement failed; `context` says what we were doing.
+    #[error("{context}: {source}")]
+    Query {
+        context: String,
+        #[source]
+        source: mysql::Error,
+    },
+    /// The global lock could not be had in time.
+    #[error("could not take the global read lock within {timeout_secs} s{}", blocker_text(.blocker))]
+    LockTimeout {
+        timeout_secs: u64,
+        blocker: Option<String>,
+    },
+    /// The account or server cannot do what the chosen mode needs.
     #[error("{0}")]
-    Other(String),
+    Unsupported(String),
+    /// A file or directory could not be written or read.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Settings given by the user are invalid.
+    #[error("{0}")]
+    Settings(String),
+    /// A pattern in a filter option is not a valid glob.
+    #[error("bad pattern {pattern:?}: {message}")]
+    Pattern { pattern: String, message: String },
+    /// One object of a dump failed; the dump records it and goes on.
+    #[error("{object}: {message}")]
+    Object { object: String, message: String },
+    /// The manifest could not be serialised or parsed.
+    #[error("{path}: {message}")]
+    Manifest { path: PathBuf, message: String },
+}
+
+fn blocker_text(blocker: &Option<String>) -> String {
+    match blocker {
+        Some(b) => format!("; blocked by {b}"),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Wraps a server error with what we were doing.
+    pub fn query(context: impl Into<String>, source: mysql::Error) -> Self {
+        Error::Query {
+            context: context.into(),
+            source,
+        }
+    }
 }
 
 /// Result with the library's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Adds context to `mysql` results.
+pub trait QueryContext<T> {
+    /// Maps a `mysql::Error` to [`Error::Query`] with the given context.
+    fn context(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> QueryContext<T> for std::result::Result<T, mysql::Error> {
+    fn context(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::query(context(), e))
+    }
+}

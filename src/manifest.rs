@@ -1,1 +1,220 @@
-//! placeholder
+//! `manifest.json` and `SHA256SUMS`: what a dump holds, in restore order, with hashes to prove it.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The version of the manifest format this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// The manifest's file name inside a dump directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The checksum list's file name inside a dump directory.
+pub const SUMS_FILE: &str = "SHA256SUMS";
+
+/// Whether every object made it into the dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Complete,
+    Partial,
+}
+
+/// How the dump got one point in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Consistency {
+    /// One snapshot for all tables and workers, taken under a short global lock.
+    Snapshot,
+    /// Each table read in its own snapshot.
+    PerTable,
+    /// No transaction at all.
+    None,
+}
+
+impl std::str::FromStr for Consistency {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "snapshot" => Ok(Consistency::Snapshot),
+            "per-table" => Ok(Consistency::PerTable),
+            "none" => Ok(Consistency::None),
+            _ => Err(Error::Settings(format!(
+                "unknown consistency {s:?}: expected snapshot, per-table or none"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Consistency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Consistency::Snapshot => "snapshot",
+            Consistency::PerTable => "per-table",
+            Consistency::None => "none",
+        })
+    }
+}
+
+/// Binary log coordinates of the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binlog {
+    pub file: String,
+    pub position: u64,
+    /// MariaDB `gtid_binlog_pos` or MySQL `gtid_executed`; empty when the server has none.
+    pub gtid: String,
+}
+
+/// The server the dump was taken from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// `SELECT VERSION()`.
+    pub version: String,
+    /// `@@hostname` as the server reports it.
+    pub host: String,
+}
+
+/// What kind of SQL a file holds; the restore order of `files` is the order of the manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    Database,
+    Sequence,
+    TableSchema,
+    TableData,
+    Routines,
+    View,
+    Triggers,
+    Events,
+    Users,
+}
+
+/// One file of the dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub path: String,
+    pub sha256: String,
+    /// Size on disk.
+    pub bytes: u64,
+    /// Size of the SQL text inside.
+    pub sql_bytes: u64,
+    pub kind: FileKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Data files: the rows in this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+}
+
+/// One table's data as dumped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableEntry {
+    pub name: String,
+    /// Rows dumped (history rows included for system-versioned tables).
+    pub rows: u64,
+    /// Bytes of INSERT statements.
+    pub bytes: u64,
+    /// Order-independent fingerprint of the rows' values as dumped (see [`crate::dump::fingerprint`]).
+    pub fingerprint: String,
+    /// Whether the rows include system-versioning history.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub history: bool,
+}
+
+/// One database as dumped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseEntry {
+    pub name: String,
+    pub tables: Vec<TableEntry>,
+    /// Views, sequences, routines, triggers and events, by kind, as `kind name` strings.
+    #[serde(default)]
+    pub objects: Vec<String>,
+}
+
+/// An object that could not be dumped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// `table`, `view`, `routine`, `trigger`, `event`, `sequence`, `database`, `users`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    pub name: String,
+    pub error: String,
+}
+
+/// The whole manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub tool: String,
+    pub tool_version: String,
+    pub server: ServerInfo,
+    pub started_at: String,
+    pub finished_at: String,
+    pub status: Status,
+    pub consistency: Consistency,
+    pub binlog: Option<Binlog>,
+    pub failures: Vec<Failure>,
+    pub databases: Vec<DatabaseEntry>,
+    /// In restore order.
+    pub files: Vec<ManifestFile>,
+}
+
+impl Manifest {
+    /// The JSON text, pretty-printed, ending in a newline.
+    pub fn to_json(&self) -> Result<String> {
+        let mut s = serde_json::to_string_pretty(self).map_err(|e| Error::Manifest {
+            path: MANIFEST_FILE.into(),
+            message: e.to_string(),
+        })?;
+        s.push('\n');
+        Ok(s)
+    }
+
+    /// Reads and parses `dir/manifest.json`.
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::Manifest {
+            path,
+            message: e.to_string(),
+        })
+    }
+
+    /// `SHA256SUMS` text for the files and the manifest itself (`sha256sum -c` format).
+    pub fn sums(&self, manifest_sha256: &str) -> String {
+        let mut out = String::new();
+        for f in &self.files {
+            out.push_str(&format!("{}  {}\n", f.sha256, f.path));
+        }
+        out.push_str(&format!("{manifest_sha256}  {MANIFEST_FILE}\n"));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consistency_parses_and_prints_the_same_words() {
+        for word in ["snapshot", "per-table", "none"] {
+            let c: Consistency = word.parse().unwrap();
+            assert_eq!(c.to_string(), word);
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{word}\""));
+        }
+        let e = "fast".parse::<Consistency>().unwrap_err().to_string();
+        assert!(e.contains("\"fast\"") && e.contains("per-table"), "{e}");
+    }
+
+    #[test]
+    fn file_kinds_are_kebab_case() {
+        assert_eq!(
+            serde_json::to_string(&FileKind::TableData).unwrap(),
+            "\"table-data\""
+        );
+    }
+}

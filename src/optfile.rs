@@ -1,1 +1,4 @@
-//! placeholder: being written
+//! placeholder until the option-file reader lands
+#[derive(Debug, thiserror::Error)]
+#[error("option file error")]
+pub struct OptionFileError;

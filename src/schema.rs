@@ -1,1 +1,292 @@
-//! placeholder
+//! What the server holds: databases, tables, views, sequences, routines, triggers and events, and their definitions.
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, Row};
+
+use crate::error::{Error, QueryContext, Result};
+use crate::filter::Filter;
+use crate::sql::ident::{qualified, quote_ident, quote_string};
+
+/// What kind of relation an entry of information_schema.TABLES is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    Base,
+    SystemVersioned,
+    View,
+    Sequence,
+}
+
+/// A table, view or sequence as listed before the dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableInfo {
+    pub database: String,
+    pub name: String,
+    pub kind: TableKind,
+    pub engine: Option<String>,
+    /// information_schema's estimate.
+    pub estimated_rows: u64,
+    /// information_schema's estimate of the data size.
+    pub estimated_bytes: u64,
+}
+
+impl TableInfo {
+    /// `` `db`.`name` ``.
+    pub fn qualified(&self) -> String {
+        qualified(&self.database, &self.name)
+    }
+
+    /// Whether a consistent-snapshot transaction covers this table's rows.
+    pub fn transactional(&self) -> bool {
+        match self.engine.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("innodb") | Some("rocksdb") | Some("tokudb") | None => true,
+            Some(_) => false,
+        }
+    }
+}
+
+/// One stored program (procedure, function, package) to recreate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutineInfo {
+    pub database: String,
+    pub name: String,
+    /// `PROCEDURE`, `FUNCTION`, `PACKAGE` or `PACKAGE BODY`.
+    pub kind: String,
+}
+
+/// A trigger, in the order the server fires it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerInfo {
+    pub database: String,
+    pub name: String,
+    pub table: String,
+}
+
+/// An event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventInfo {
+    pub database: String,
+    pub name: String,
+}
+
+/// Everything a run covers, listed from information_schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    pub databases: Vec<String>,
+    pub tables: Vec<TableInfo>,
+    pub routines: Vec<RoutineInfo>,
+    pub triggers: Vec<TriggerInfo>,
+    pub events: Vec<EventInfo>,
+}
+
+fn text(row: &Row, i: usize) -> String {
+    match row.as_ref(i) {
+        Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+        Some(mysql::Value::Int(n)) => n.to_string(),
+        Some(mysql::Value::UInt(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn opt_text(row: &Row, i: usize) -> Option<String> {
+    match row.as_ref(i) {
+        None | Some(mysql::Value::NULL) => None,
+        _ => Some(text(row, i)),
+    }
+}
+
+fn number(row: &Row, i: usize) -> u64 {
+    text(row, i).parse().unwrap_or(0)
+}
+
+fn in_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| quote_string(n))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Lists what the filter selects. Text protocol only; names are compared as the server stores them.
+pub fn list(conn: &mut Conn, filter: &Filter) -> Result<Catalog> {
+    let all: Vec<Row> = conn
+        .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
+        .context(|| "listing databases".to_string())?;
+    let databases: Vec<String> = all
+        .iter()
+        .map(|r| text(r, 0))
+        .filter(|d| filter.database(d))
+        .collect();
+    let mut catalog = Catalog {
+        databases,
+        ..Catalog::default()
+    };
+    if catalog.databases.is_empty() {
+        return Ok(catalog);
+    }
+    let dbs = in_list(&catalog.databases);
+    let rows: Vec<Row> = conn
+        .query(format!(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_ROWS, DATA_LENGTH \
+             FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({dbs}) \
+             ORDER BY TABLE_SCHEMA, TABLE_NAME"
+        ))
+        .context(|| "listing tables".to_string())?;
+    for r in &rows {
+        let (database, name) = (text(r, 0), text(r, 1));
+        let kind = match text(r, 2).as_str() {
+            "BASE TABLE" => TableKind::Base,
+            "SYSTEM VERSIONED" => TableKind::SystemVersioned,
+            "VIEW" => TableKind::View,
+            "SEQUENCE" => TableKind::Sequence,
+            _ => continue,
+        };
+        if !filter.table(&database, &name) {
+            continue;
+        }
+        catalog.tables.push(TableInfo {
+            database,
+            name,
+            kind,
+            engine: opt_text(r, 3),
+            estimated_rows: number(r, 4),
+            estimated_bytes: number(r, 5),
+        });
+    }
+    let rows: Vec<Row> = conn
+        .query(format!(
+            "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES \
+             WHERE ROUTINE_SCHEMA IN ({dbs}) ORDER BY ROUTINE_SCHEMA, ROUTINE_TYPE, ROUTINE_NAME"
+        ))
+        .context(|| "listing routines".to_string())?;
+    catalog.routines = rows
+        .iter()
+        .map(|r| RoutineInfo {
+            database: text(r, 0),
+            name: text(r, 1),
+            kind: text(r, 2),
+        })
+        .collect();
+    let rows: Vec<Row> = conn
+        .query(format!(
+            "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
+             WHERE TRIGGER_SCHEMA IN ({dbs}) \
+             ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER"
+        ))
+        .context(|| "listing triggers".to_string())?;
+    catalog.triggers = rows
+        .iter()
+        .map(|r| TriggerInfo {
+            database: text(r, 0),
+            name: text(r, 1),
+            table: text(r, 2),
+        })
+        .filter(|t| filter.table(&t.database, &t.table))
+        .collect();
+    let rows: Vec<Row> = conn
+        .query(format!(
+            "SELECT EVENT_SCHEMA, EVENT_NAME FROM information_schema.EVENTS \
+             WHERE EVENT_SCHEMA IN ({dbs}) ORDER BY EVENT_SCHEMA, EVENT_NAME"
+        ))
+        .context(|| "listing events".to_string())?;
+    catalog.events = rows
+        .iter()
+        .map(|r| EventInfo {
+            database: text(r, 0),
+            name: text(r, 1),
+        })
+        .collect();
+    Ok(catalog)
+}
+
+/// How a column takes part in the data dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// information_schema DATA_TYPE, lower case (`float`, `int`, …).
+    pub data_type: String,
+}
+
+/// The columns a data dump selects and inserts, in table order; generated columns are left out,
+/// invisible columns and system-versioning row start/end columns are in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataColumns {
+    pub columns: Vec<Column>,
+    /// The table keeps history: select `FOR SYSTEM_TIME ALL`, insert with history.
+    pub history: bool,
+}
+
+/// Reads the columns of a table for its data dump.
+pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
+    let rows: Vec<Row> = conn
+        .query(format!(
+            "SELECT COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} \
+             ORDER BY ORDINAL_POSITION",
+            quote_string(&table.database),
+            quote_string(&table.name)
+        ))
+        .context(|| format!("reading the columns of {}", table.qualified()))?;
+    if rows.is_empty() {
+        return Err(Error::Object {
+            object: format!("table {}", table.qualified()),
+            message: "it has no columns any more (dropped during the dump?)".to_string(),
+        });
+    }
+    let history = table.kind == TableKind::SystemVersioned;
+    let mut columns = Vec::new();
+    let mut explicit_period = false;
+    for r in &rows {
+        let generated = text(r, 2) == "ALWAYS";
+        let expr = opt_text(r, 3).unwrap_or_default();
+        let period_column = generated && (expr == "ROW START" || expr == "ROW END");
+        explicit_period |= period_column;
+        if generated && !period_column {
+            continue;
+        }
+        columns.push(Column {
+            name: text(r, 0),
+            data_type: text(r, 1).to_ascii_lowercase(),
+        });
+    }
+    if history && !explicit_period {
+        for name in ["ROW_START", "ROW_END"] {
+            columns.push(Column {
+                name: name.to_string(),
+                data_type: "timestamp".to_string(),
+            });
+        }
+    }
+    Ok(DataColumns { columns, history })
+}
+
+/// Runs a `SHOW CREATE …` and returns the row, or an object error naming `object`.
+pub fn show_create(conn: &mut Conn, statement: &str, object: &str) -> Result<Row> {
+    let row: Option<Row> = conn.query_first(statement).map_err(|e| Error::Object {
+        object: object.to_string(),
+        message: e.to_string(),
+    })?;
+    row.ok_or_else(|| Error::Object {
+        object: object.to_string(),
+        message: "it no longer exists".to_string(),
+    })
+}
+
+/// A named text column of a row, or an error when the server did not send it.
+pub fn column_text(row: &Row, name: &str, object: &str) -> Result<String> {
+    let idx = row
+        .columns_ref()
+        .iter()
+        .position(|c| c.name_str().eq_ignore_ascii_case(name))
+        .ok_or_else(|| Error::Object {
+            object: object.to_string(),
+            message: format!("the server's answer has no column {name:?}"),
+        })?;
+    Ok(text(row, idx))
+}
+
+/// `SHOW CREATE DATABASE` text.
+pub fn create_database(conn: &mut Conn, db: &str) -> Result<String> {
+    let object = format!("database {}", quote_ident(db));
+    let row = show_create(conn, &format!("SHOW CREATE DATABASE {}", quote_ident(db)), &object)?;
+    column_text(&row, "Create Database", &object)
+}

@@ -1,1 +1,167 @@
-//! placeholder
+//! Writing a dump file: SQL text → zstd → SHA-256 over the compressed bytes → file, in one pass.
+//!
+//! No file is ever read back: the hash and size are known when [`SqlFile::finish`] returns.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// A writer that hashes and counts what passes through it.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The inner writer, the hex SHA-256 and the byte count of everything written.
+    pub fn into_parts(self) -> (W, String, u64) {
+        (self.inner, hex(&self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// What a finished file is: where, its hash and size on disk, and how much SQL it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Path relative to the dump directory, with `/` separators.
+    pub path: String,
+    /// SHA-256 of the file's bytes, lower-case hex.
+    pub sha256: String,
+    /// Size of the file on disk.
+    pub bytes: u64,
+    /// Size of the SQL text before compression.
+    pub sql_bytes: u64,
+}
+
+type Encoder = zstd::stream::write::Encoder<'static, HashingWriter<BufWriter<File>>>;
+
+/// A `.sql.zst` file being written.
+pub struct SqlFile {
+    rel: String,
+    abs: PathBuf,
+    encoder: Encoder,
+    sql_bytes: u64,
+}
+
+impl SqlFile {
+    /// Creates `root/rel` (and its parent directories) compressing at `level`.
+    pub fn create(root: &Path, rel: &str, level: i32) -> Result<SqlFile> {
+        let abs = root.join(rel);
+        if let Some(parent) = abs.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let file = File::create_new(&abs).map_err(|e| Error::io(&abs, e))?;
+        let writer = HashingWriter::new(BufWriter::with_capacity(256 * 1024, file));
+        let mut encoder = Encoder::new(writer, level).map_err(|e| Error::io(&abs, e))?;
+        encoder
+            .include_checksum(true)
+            .map_err(|e| Error::io(&abs, e))?;
+        Ok(SqlFile {
+            rel: rel.to_string(),
+            abs,
+            encoder,
+            sql_bytes: 0,
+        })
+    }
+
+    /// Appends SQL text.
+    pub fn write_all(&mut self, sql: &[u8]) -> Result<()> {
+        self.sql_bytes += sql.len() as u64;
+        self.encoder
+            .write_all(sql)
+            .map_err(|e| Error::io(&self.abs, e))
+    }
+
+    /// Bytes of SQL written so far.
+    pub fn sql_bytes(&self) -> u64 {
+        self.sql_bytes
+    }
+
+    /// Ends the zstd frame, flushes and fsyncs the file, and says what was written.
+    pub fn finish(self) -> Result<FileRecord> {
+        let abs = self.abs;
+        let writer = self.encoder.finish().map_err(|e| Error::io(&abs, e))?;
+        let (buffered, sha256, bytes) = writer.into_parts();
+        let file = buffered
+            .into_inner()
+            .map_err(|e| Error::io(&abs, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&abs, e))?;
+        Ok(FileRecord {
+            path: self.rel,
+            sha256,
+            bytes,
+            sql_bytes: self.sql_bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_file_matches_its_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = SqlFile::create(dir.path(), "db/t.sql.zst", 3).unwrap();
+        let sql = b"INSERT INTO `t` VALUES (1,'a');\n".repeat(1000);
+        f.write_all(&sql).unwrap();
+        let rec = f.finish().unwrap();
+        let on_disk = std::fs::read(dir.path().join("db/t.sql.zst")).unwrap();
+        assert_eq!(rec.bytes, on_disk.len() as u64);
+        assert_eq!(rec.sha256, hex(&Sha256::digest(&on_disk)));
+        assert_eq!(rec.sql_bytes, sql.len() as u64);
+        assert_eq!(zstd::decode_all(&on_disk[..]).unwrap(), sql);
+        assert!(rec.bytes < rec.sql_bytes / 10);
+    }
+
+    #[test]
+    fn an_existing_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x.sql.zst"), b"keep").unwrap();
+        assert!(SqlFile::create(dir.path(), "x.sql.zst", 1).is_err());
+        assert_eq!(std::fs::read(dir.path().join("x.sql.zst")).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn hex_is_lower_case() {
+        assert_eq!(hex(&[0, 0x0f, 0xa0, 0xff]), "000fa0ff");
+    }
+}
