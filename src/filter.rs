@@ -5,7 +5,8 @@ use globset::{Glob, GlobMatcher};
 use crate::error::{Error, Result};
 
 /// Databases that are never dumped: the server's own.
-pub const SYSTEM_DATABASES: [&str; 4] = ["information_schema", "performance_schema", "mysql", "sys"];
+pub const SYSTEM_DATABASES: [&str; 4] =
+    ["information_schema", "performance_schema", "mysql", "sys"];
 
 /// Include and exclude patterns for databases and `db.table` names.
 #[derive(Debug, Default, Clone)]
@@ -101,15 +102,57 @@ mod tests {
         let cases: &[(FilterSpec, &str, &str, bool, bool)] = &[
             (spec(&[], &[], &[], &[]), "shop", "orders", true, true),
             (spec(&[], &[], &[], &[]), "mysql", "user", false, false),
-            (spec(&[], &[], &[], &[]), "INFORMATION_SCHEMA", "t", false, false),
+            (
+                spec(&[], &[], &[], &[]),
+                "INFORMATION_SCHEMA",
+                "t",
+                false,
+                false,
+            ),
             (spec(&["shop*"], &[], &[], &[]), "shop_eu", "t", true, true),
             (spec(&["shop*"], &[], &[], &[]), "blog", "t", false, false),
-            (spec(&["*"], &["tmp_*"], &[], &[]), "tmp_1", "t", false, false),
-            (spec(&[], &[], &["shop.order*"], &[]), "shop", "orders", true, true),
-            (spec(&[], &[], &["shop.order*"], &[]), "shop", "users", true, false),
-            (spec(&[], &[], &["shop.order*"], &[]), "blog", "orders", false, false),
-            (spec(&[], &[], &[], &["*.log_*"]), "shop", "log_2024", true, false),
-            (spec(&[], &[], &[], &["*.log_*"]), "shop", "orders", true, true),
+            (
+                spec(&["*"], &["tmp_*"], &[], &[]),
+                "tmp_1",
+                "t",
+                false,
+                false,
+            ),
+            (
+                spec(&[], &[], &["shop.order*"], &[]),
+                "shop",
+                "orders",
+                true,
+                true,
+            ),
+            (
+                spec(&[], &[], &["shop.order*"], &[]),
+                "shop",
+                "users",
+                true,
+                false,
+            ),
+            (
+                spec(&[], &[], &["shop.order*"], &[]),
+                "blog",
+                "orders",
+                false,
+                false,
+            ),
+            (
+                spec(&[], &[], &[], &["*.log_*"]),
+                "shop",
+                "log_2024",
+                true,
+                false,
+            ),
+            (
+                spec(&[], &[], &[], &["*.log_*"]),
+                "shop",
+                "orders",
+                true,
+                true,
+            ),
             (spec(&["a?c"], &[], &[], &[]), "abc", "t", true, true),
             (spec(&["a?c"], &[], &[], &[]), "abbc", "t", false, false),
         ];

@@ -37,7 +37,12 @@ impl TableInfo {
 
     /// Whether a consistent-snapshot transaction covers this table's rows.
     pub fn transactional(&self) -> bool {
-        match self.engine.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .engine
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("innodb") | Some("rocksdb") | Some("tokudb") | None => true,
             Some(_) => false,
         }
@@ -287,6 +292,10 @@ pub fn column_text(row: &Row, name: &str, object: &str) -> Result<String> {
 /// `SHOW CREATE DATABASE` text.
 pub fn create_database(conn: &mut Conn, db: &str) -> Result<String> {
     let object = format!("database {}", quote_ident(db));
-    let row = show_create(conn, &format!("SHOW CREATE DATABASE {}", quote_ident(db)), &object)?;
+    let row = show_create(
+        conn,
+        &format!("SHOW CREATE DATABASE {}", quote_ident(db)),
+        &object,
+    )?;
     column_text(&row, "Create Database", &object)
 }

@@ -157,7 +157,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("x.sql.zst"), b"keep").unwrap();
         assert!(SqlFile::create(dir.path(), "x.sql.zst", 1).is_err());
-        assert_eq!(std::fs::read(dir.path().join("x.sql.zst")).unwrap(), b"keep");
+        assert_eq!(
+            std::fs::read(dir.path().join("x.sql.zst")).unwrap(),
+            b"keep"
+        );
     }
 
     #[test]

@@ -18,9 +18,9 @@ pub const DEFAULT_NAME_FORMAT: &str = "%Y-%m-%dT%H-%M-%SZ";
 /// Renders a dump name from a strftime `format` at `time`; rejects formats that are invalid or yield unsafe names.
 pub fn dump_name(format: &str, time: DateTime<Utc>) -> Result<String> {
     use chrono::format::{Item, StrftimeItems};
-    let items: Vec<Item> = StrftimeItems::new(format)
-        .parse()
-        .map_err(|_| Error::Settings(format!("--name {format:?} is not a valid strftime format")))?;
+    let items: Vec<Item> = StrftimeItems::new(format).parse().map_err(|_| {
+        Error::Settings(format!("--name {format:?} is not a valid strftime format"))
+    })?;
     let name = time.format_with_items(items.into_iter()).to_string();
     if name.is_empty()
         || name == "."
@@ -106,7 +106,11 @@ fn sync_dir(dir: &Path) -> Result<()> {
 fn sync_tree_dirs(dir: &Path) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        if entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_dir() {
+        if entry
+            .file_type()
+            .map_err(|e| Error::io(entry.path(), e))?
+            .is_dir()
+        {
             sync_tree_dirs(&entry.path())?;
         }
     }

@@ -1,1 +1,473 @@
-//! placeholder
+//! `mybak dump`: lists what to dump, takes one snapshot, and writes every file of the dump directory.
+//!
+//! Workers (one connection each, all inside the snapshot) take tables largest first; the main
+//! connection writes databases, routines, views, triggers, events and accounts meanwhile.
+
+pub mod fingerprint;
+mod objects;
+pub mod table;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use mysql::Conn;
+
+use crate::conn::{self, ConnSettings};
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::manifest::{
+    Consistency, DatabaseEntry, Failure, FileKind, Manifest, ManifestFile, Status, TableEntry,
+    FORMAT_VERSION,
+};
+use crate::progress::Progress;
+use crate::schema::{self, Catalog, TableInfo, TableKind};
+use crate::sink::FileRecord;
+use crate::snapshot::{self, Server};
+use crate::store::{dump_name, DumpDir};
+
+use objects::ObjectWriter;
+use table::{TableOutput, TableSettings};
+
+/// Everything a dump needs to know, resolved by the caller.
+#[derive(Debug, Clone)]
+pub struct DumpSettings {
+    pub conn: ConnSettings,
+    pub output_dir: PathBuf,
+    /// strftime format of the dump directory's name (UTC).
+    pub name_format: String,
+    pub filter: Filter,
+    pub users: bool,
+    pub consistency: Consistency,
+    pub lock_wait_timeout: Duration,
+    pub threads: usize,
+    pub max_statement_bytes: usize,
+    pub compress_level: i32,
+}
+
+/// A finished dump: where it is and what its manifest says.
+#[derive(Debug)]
+pub struct DumpOutcome {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+    pub elapsed: Duration,
+}
+
+/// A file written by the dump, with what the manifest needs to know of it.
+#[derive(Debug, Clone)]
+pub struct DumpedFile {
+    pub record: FileRecord,
+    pub kind: FileKind,
+    pub database: Option<String>,
+    pub table: Option<String>,
+    pub rows: Option<u64>,
+}
+
+/// One unit of work for a worker: a table or sequence.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub table: TableInfo,
+}
+
+impl Job {
+    /// The name progress reports use.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.table.database, self.table.name)
+    }
+}
+
+/// What the workers produced.
+#[derive(Default)]
+struct Results {
+    files: Vec<DumpedFile>,
+    tables: Vec<(String, TableEntry)>,
+    failures: Vec<Failure>,
+}
+
+fn connect(settings: &ConnSettings, server: &Server) -> Result<Conn> {
+    let mut conn = conn::connect(settings)?;
+    snapshot::prepare_session(&mut conn, server)?;
+    Ok(conn)
+}
+
+/// Runs a dump. Errors before the dump directory exists (settings, connection, lock) leave nothing
+/// behind; an object that fails later is recorded in the manifest and the dump goes on.
+pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutcome> {
+    let started = Utc::now();
+    let clock = Instant::now();
+    if settings.threads == 0 {
+        return Err(Error::Settings("--threads must be at least 1".to_string()));
+    }
+    let name = dump_name(&settings.name_format, started)?;
+    let mut main = conn::connect(&settings.conn)?;
+    let server = Server::detect(&mut main)?;
+    snapshot::prepare_session(&mut main, &server)?;
+    let catalog = schema::list(&mut main, &settings.filter)?;
+    log::info!(
+        "server {} on {}: {} databases, {} tables and views selected",
+        server.info.version,
+        server.info.host,
+        catalog.databases.len(),
+        catalog.tables.len()
+    );
+    let dump_dir = DumpDir::create(&settings.output_dir, &name)?;
+    let dir = dump_dir.path().to_path_buf();
+
+    let (workers, binlog, lock, mut results) = match begin(settings, &server, &mut main, &catalog) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
+    let mut workers = workers;
+    let table_settings = TableSettings {
+        max_statement_bytes: settings.max_statement_bytes,
+        compress_level: settings.compress_level,
+    };
+    let jobs: Vec<Job> = crate::plan::largest_first(&catalog.tables)
+        .into_iter()
+        .map(|i| &catalog.tables[i])
+        .filter(|t| t.kind != TableKind::View)
+        .map(|t| Job { table: t.clone() })
+        .collect();
+    let (locked_jobs, free_jobs): (Vec<Job>, Vec<Job>) = jobs
+        .into_iter()
+        .partition(|j| lock.is_some() && !j.table.transactional());
+    let est_rows = catalog.tables.iter().map(|t| t.estimated_rows).sum();
+    let est_bytes = catalog.tables.iter().map(|t| t.estimated_bytes).sum();
+    progress.start(est_rows, est_bytes);
+
+    let ctx = WorkerContext {
+        server: &server,
+        dir: &dir,
+        settings: table_settings,
+        per_table: settings.consistency == Consistency::PerTable,
+        progress,
+    };
+    if let Some(lock) = lock {
+        if !locked_jobs.is_empty() {
+            log::info!(
+                "reading {} non-transactional tables under the global lock",
+                locked_jobs.len()
+            );
+            run_workers(&ctx, &mut workers, locked_jobs, &mut results, |_| Ok(()))?;
+        }
+        snapshot::release(&mut main, lock)?;
+        log::info!("global lock released");
+    }
+    let mut object_results = None;
+    run_workers(&ctx, &mut workers, free_jobs, &mut results, |_| {
+        object_results = Some(write_objects(&mut main, &dir, settings, &catalog));
+        Ok(())
+    })?;
+    let (object_files, object_failures) = object_results.unwrap_or_else(|| Ok((vec![], vec![])))?;
+    results.files.extend(object_files);
+    results.failures.extend(object_failures);
+    for w in workers.iter_mut().flatten() {
+        if settings.consistency == Consistency::Snapshot {
+            let _ = snapshot::end_snapshot(w);
+        }
+    }
+    progress.finish();
+
+    let manifest = build_manifest(settings, &server, binlog, &catalog, results, started);
+    let path = dump_dir.finish(&manifest)?;
+    Ok(DumpOutcome {
+        path,
+        manifest,
+        elapsed: clock.elapsed(),
+    })
+}
+
+type Begun = (
+    Vec<Option<Conn>>,
+    Option<crate::manifest::Binlog>,
+    Option<snapshot::GlobalLock>,
+    Results,
+);
+
+/// Opens the worker connections inside one snapshot (or none), and reads the binlog coordinates.
+fn begin(
+    settings: &DumpSettings,
+    server: &Server,
+    main: &mut Conn,
+    catalog: &Catalog,
+) -> Result<Begun> {
+    let threads = settings.threads.min(catalog.tables.len().max(1));
+    match settings.consistency {
+        Consistency::Snapshot => {
+            let lock = snapshot::lock_global(main, server, settings.lock_wait_timeout)?;
+            let opened = (|| -> Result<_> {
+                let binlog = snapshot::binlog_coordinates(main, server)?;
+                let mut workers = Vec::with_capacity(threads);
+                for _ in 0..threads {
+                    let mut c = connect(&settings.conn, server)?;
+                    snapshot::begin_snapshot(&mut c)?;
+                    workers.push(Some(c));
+                }
+                Ok((workers, binlog))
+            })();
+            match opened {
+                Ok((workers, binlog)) => Ok((workers, binlog, Some(lock), Results::default())),
+                Err(e) => {
+                    let _ = snapshot::release(main, lock);
+                    Err(e)
+                }
+            }
+        }
+        Consistency::PerTable | Consistency::None => {
+            let binlog = snapshot::binlog_coordinates(main, server)?;
+            let mut workers = Vec::with_capacity(threads);
+            for _ in 0..threads {
+                workers.push(Some(connect(&settings.conn, server)?));
+            }
+            Ok((workers, binlog, None, Results::default()))
+        }
+    }
+}
+
+struct WorkerContext<'a> {
+    server: &'a Server,
+    dir: &'a std::path::Path,
+    settings: TableSettings,
+    per_table: bool,
+    progress: &'a dyn Progress,
+}
+
+/// Runs `jobs` on the worker connections until the queue is empty, while `alongside` runs on the
+/// calling thread. A worker whose connection breaks stops; jobs nobody could take are failures.
+fn run_workers(
+    ctx: &WorkerContext<'_>,
+    workers: &mut [Option<Conn>],
+    jobs: Vec<Job>,
+    results: &mut Results,
+    alongside: impl FnOnce(()) -> Result<()>,
+) -> Result<()> {
+    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<Job>>());
+    let shared = Mutex::new(std::mem::take(results));
+    let outcome = std::thread::scope(|scope| {
+        for slot in workers.iter_mut() {
+            let (queue, shared) = (&queue, &shared);
+            scope.spawn(move || worker_loop(ctx, slot, queue, shared));
+        }
+        alongside(())
+    });
+    let mut collected = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    let left = queue.into_inner().unwrap_or_else(|p| p.into_inner());
+    for job in left {
+        collected.failures.push(Failure {
+            kind: kind_name(&job.table).to_string(),
+            database: Some(job.table.database.clone()),
+            name: job.table.name.clone(),
+            error: "not dumped: every connection to the server was lost".to_string(),
+        });
+    }
+    *results = collected;
+    outcome
+}
+
+fn kind_name(t: &TableInfo) -> &'static str {
+    match t.kind {
+        TableKind::Sequence => "sequence",
+        TableKind::View => "view",
+        _ => "table",
+    }
+}
+
+fn worker_loop(
+    ctx: &WorkerContext<'_>,
+    slot: &mut Option<Conn>,
+    queue: &Mutex<VecDeque<Job>>,
+    shared: &Mutex<Results>,
+) {
+    loop {
+        let Some(conn) = slot.as_mut() else { return };
+        let job = match queue.lock() {
+            Ok(mut q) => q.pop_front(),
+            Err(_) => return,
+        };
+        let Some(job) = job else { return };
+        let id = job.id();
+        ctx.progress.table_started(&id, job.table.estimated_rows);
+        let outcome = dump_one(ctx, conn, &job);
+        ctx.progress.table_finished(&id);
+        let lost = outcome.is_err() && conn.ping().is_err();
+        let Ok(mut r) = shared.lock() else { return };
+        match outcome {
+            Ok(out) => {
+                r.files.extend(out.files);
+                if let Some(entry) = out.entry {
+                    r.tables.push((job.table.database.clone(), entry));
+                }
+            }
+            Err(e) => {
+                log::error!("{id}: {e}");
+                r.failures.push(Failure {
+                    kind: kind_name(&job.table).to_string(),
+                    database: Some(job.table.database.clone()),
+                    name: job.table.name.clone(),
+                    error: e.to_string(),
+                });
+            }
+        }
+        if lost {
+            log::error!("a connection to the server was lost; its worker stops");
+            *slot = None;
+        }
+    }
+}
+
+fn dump_one(ctx: &WorkerContext<'_>, conn: &mut Conn, job: &Job) -> Result<TableOutput> {
+    if ctx.per_table {
+        snapshot::begin_snapshot(conn)?;
+    }
+    let out = table::dump_table(conn, ctx.server, ctx.dir, job, ctx.settings, ctx.progress);
+    if ctx.per_table {
+        let ended = snapshot::end_snapshot(conn);
+        if out.is_ok() {
+            ended?;
+        }
+    }
+    out
+}
+
+type ObjectFiles = (Vec<DumpedFile>, Vec<Failure>);
+
+fn write_objects(
+    main: &mut Conn,
+    dir: &std::path::Path,
+    settings: &DumpSettings,
+    catalog: &Catalog,
+) -> Result<ObjectFiles> {
+    let mut w = ObjectWriter::new(main, dir, settings.compress_level);
+    w.databases(catalog)?;
+    w.routines(catalog)?;
+    let views: Vec<&TableInfo> = catalog
+        .tables
+        .iter()
+        .filter(|t| t.kind == TableKind::View)
+        .collect();
+    w.views(&views)?;
+    w.triggers(catalog)?;
+    w.events(catalog)?;
+    if settings.users {
+        w.users()?;
+    }
+    for f in &w.failures {
+        log::error!("{} {}: {}", f.kind, f.name, f.error);
+    }
+    Ok((w.files, w.failures))
+}
+
+/// Restore order of a file kind.
+fn phase(kind: FileKind) -> u8 {
+    match kind {
+        FileKind::Database => 0,
+        FileKind::Sequence => 1,
+        FileKind::TableSchema => 2,
+        FileKind::TableData => 3,
+        FileKind::Routines => 4,
+        FileKind::View => 5,
+        FileKind::Triggers => 6,
+        FileKind::Events => 7,
+        FileKind::Users => 8,
+    }
+}
+
+fn build_manifest(
+    settings: &DumpSettings,
+    server: &Server,
+    binlog: Option<crate::manifest::Binlog>,
+    catalog: &Catalog,
+    results: Results,
+    started: chrono::DateTime<Utc>,
+) -> Manifest {
+    let Results {
+        files,
+        mut tables,
+        failures,
+    } = results;
+    // Views keep the dependency order they were written in; everything else sorts by name.
+    let mut indexed: Vec<(usize, DumpedFile)> = files.into_iter().enumerate().collect();
+    indexed.sort_by(|(ia, a), (ib, b)| {
+        phase(a.kind).cmp(&phase(b.kind)).then_with(|| {
+            if a.kind == FileKind::View {
+                ia.cmp(ib)
+            } else {
+                (&a.database, &a.table, &a.record.path).cmp(&(
+                    &b.database,
+                    &b.table,
+                    &b.record.path,
+                ))
+            }
+        })
+    });
+    tables.sort_by(|a, b| (&a.0, &a.1.name).cmp(&(&b.0, &b.1.name)));
+    let databases = catalog
+        .databases
+        .iter()
+        .map(|db| DatabaseEntry {
+            name: db.clone(),
+            tables: tables
+                .iter()
+                .filter(|(d, _)| d == db)
+                .map(|(_, t)| t.clone())
+                .collect(),
+            objects: objects_of(catalog, db),
+        })
+        .collect();
+    Manifest {
+        format_version: FORMAT_VERSION,
+        tool: "mybak".to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        server: server.info.clone(),
+        started_at: started.to_rfc3339_opts(SecondsFormat::Millis, true),
+        finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        status: if failures.is_empty() {
+            Status::Complete
+        } else {
+            Status::Partial
+        },
+        consistency: settings.consistency,
+        binlog,
+        failures,
+        databases,
+        files: indexed
+            .into_iter()
+            .map(|(_, f)| ManifestFile {
+                path: f.record.path,
+                sha256: f.record.sha256,
+                bytes: f.record.bytes,
+                sql_bytes: f.record.sql_bytes,
+                kind: f.kind,
+                database: f.database,
+                table: f.table,
+                rows: f.rows,
+            })
+            .collect(),
+    }
+}
+
+fn objects_of(catalog: &Catalog, db: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in catalog.tables.iter().filter(|t| t.database == db) {
+        match t.kind {
+            TableKind::View => out.push(format!("view {}", t.name)),
+            TableKind::Sequence => out.push(format!("sequence {}", t.name)),
+            _ => {}
+        }
+    }
+    for r in catalog.routines.iter().filter(|r| r.database == db) {
+        out.push(format!("{} {}", r.kind.to_ascii_lowercase(), r.name));
+    }
+    for t in catalog.triggers.iter().filter(|t| t.database == db) {
+        out.push(format!("trigger {}", t.name));
+    }
+    for e in catalog.events.iter().filter(|e| e.database == db) {
+        out.push(format!("event {}", e.name));
+    }
+    out
+}

@@ -10,11 +10,32 @@ impl ValueKind {
     pub fn from_column(col: &mysql::Column) -> ValueKind {
         use mysql::consts::ColumnType::*;
         match col.column_type() {
-            MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
-            | MYSQL_TYPE_INT24 | MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE | MYSQL_TYPE_DECIMAL
-            | MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_YEAR => ValueKind::Numeric,
+            MYSQL_TYPE_TINY
+            | MYSQL_TYPE_SHORT
+            | MYSQL_TYPE_LONG
+            | MYSQL_TYPE_LONGLONG
+            | MYSQL_TYPE_INT24
+            | MYSQL_TYPE_FLOAT
+            | MYSQL_TYPE_DOUBLE
+            | MYSQL_TYPE_DECIMAL
+            | MYSQL_TYPE_NEWDECIMAL
+            | MYSQL_TYPE_YEAR => ValueKind::Numeric,
             MYSQL_TYPE_BIT => ValueKind::Bit,
-            _ if col.character_set() == 63 && !matches!(col.column_type(), MYSQL_TYPE_DATE | MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIME | MYSQL_TYPE_NEWDATE | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_TIME2) => ValueKind::Binary,
+            _ if col.character_set() == 63
+                && !matches!(
+                    col.column_type(),
+                    MYSQL_TYPE_DATE
+                        | MYSQL_TYPE_DATETIME
+                        | MYSQL_TYPE_TIMESTAMP
+                        | MYSQL_TYPE_TIME
+                        | MYSQL_TYPE_NEWDATE
+                        | MYSQL_TYPE_DATETIME2
+                        | MYSQL_TYPE_TIMESTAMP2
+                        | MYSQL_TYPE_TIME2
+                ) =>
+            {
+                ValueKind::Binary
+            }
             _ => ValueKind::Text,
         }
     }

@@ -102,7 +102,10 @@ pub fn object_block(database: &str, create: &str, session: &ObjectSession) -> St
     if let Some(tz) = &session.time_zone {
         s.push_str(&format!("SET time_zone = {};\n", quote_string(tz)));
     }
-    s.push_str(&format!("SET sql_mode = {};\n", quote_string(&session.sql_mode)));
+    s.push_str(&format!(
+        "SET sql_mode = {};\n",
+        quote_string(&session.sql_mode)
+    ));
     if !session.character_set_client.is_empty() {
         s.push_str(&format!(
             "SET character_set_client = {};\nSET character_set_results = {};\n",

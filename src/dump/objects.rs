@@ -1,0 +1,456 @@
+//! Files of the objects that are not table rows: databases, routines, views, triggers, events and accounts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, Row};
+
+use crate::dump::DumpedFile;
+use crate::error::{Error, QueryContext, Result};
+use crate::manifest::{Failure, FileKind};
+use crate::schema::{self, Catalog, TableInfo};
+use crate::sink::SqlFile;
+use crate::sql::ident::{file_name, qualified, quote_ident, quote_string};
+use crate::sql::script::{header, object_block, ObjectSession, Session};
+
+/// Writes object files and collects the objects that failed.
+pub struct ObjectWriter<'a> {
+    pub conn: &'a mut Conn,
+    pub dir: &'a Path,
+    pub compress_level: i32,
+    pub files: Vec<DumpedFile>,
+    pub failures: Vec<Failure>,
+    /// Current default collation of each database.
+    collations: BTreeMap<String, String>,
+}
+
+fn failure(kind: &str, database: Option<&str>, name: &str, e: impl std::fmt::Display) -> Failure {
+    Failure {
+        kind: kind.to_string(),
+        database: database.map(str::to_string),
+        name: name.to_string(),
+        error: e.to_string(),
+    }
+}
+
+fn field(row: &Row, name: &str) -> Option<String> {
+    let idx = row
+        .columns_ref()
+        .iter()
+        .position(|c| c.name_str().eq_ignore_ascii_case(name))?;
+    match row.as_ref(idx) {
+        Some(mysql::Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    }
+}
+
+impl<'a> ObjectWriter<'a> {
+    /// Prepares to write into `dir`.
+    pub fn new(conn: &'a mut Conn, dir: &'a Path, compress_level: i32) -> ObjectWriter<'a> {
+        ObjectWriter {
+            conn,
+            dir,
+            compress_level,
+            files: Vec::new(),
+            failures: Vec::new(),
+            collations: BTreeMap::new(),
+        }
+    }
+
+    fn write(
+        &mut self,
+        rel: String,
+        text: &str,
+        kind: FileKind,
+        database: Option<&str>,
+        table: Option<&str>,
+    ) -> Result<()> {
+        let mut file = SqlFile::create(self.dir, &rel, self.compress_level)?;
+        file.write_all(text.as_bytes())?;
+        self.files.push(DumpedFile {
+            record: file.finish()?,
+            kind,
+            database: database.map(str::to_string),
+            table: table.map(str::to_string),
+            rows: None,
+        });
+        Ok(())
+    }
+
+    /// `CREATE DATABASE` files, one per database. A database that vanished is a failure.
+    pub fn databases(&mut self, catalog: &Catalog) -> Result<()> {
+        let rows: Vec<(String, String)> = self
+            .conn
+            .query("SELECT SCHEMA_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA")
+            .context(|| "reading database collations".to_string())?;
+        self.collations = rows.into_iter().collect();
+        for db in &catalog.databases {
+            match schema::create_database(self.conn, db) {
+                Ok(create) => {
+                    let mut text =
+                        header(&format!("database {}", quote_ident(db)), Session::default());
+                    text.push_str(&create);
+                    text.push_str(";\n");
+                    self.write(
+                        format!("{}/@schema.sql.zst", file_name(db)),
+                        &text,
+                        FileKind::Database,
+                        Some(db),
+                        None,
+                    )?;
+                }
+                Err(e) => self.failures.push(failure("database", Some(db), db, e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn session_of(&self, row: &Row, db: &str) -> ObjectSession {
+        ObjectSession {
+            sql_mode: field(row, "sql_mode").unwrap_or_default(),
+            character_set_client: field(row, "character_set_client").unwrap_or_default(),
+            collation_connection: field(row, "collation_connection").unwrap_or_default(),
+            database_collation: field(row, "Database Collation"),
+            current_database_collation: self.collations.get(db).cloned(),
+            time_zone: field(row, "time_zone"),
+        }
+    }
+
+    /// One `SHOW CREATE …` turned into a block, or a failure recorded.
+    fn block(
+        &mut self,
+        kind: &str,
+        keyword: &str,
+        db: &str,
+        name: &str,
+        column: &str,
+    ) -> Option<String> {
+        let object = format!("{kind} {}", qualified(db, name));
+        let statement = format!("SHOW CREATE {keyword} {}", qualified(db, name));
+        let row = match schema::show_create(self.conn, &statement, &object) {
+            Ok(row) => row,
+            Err(e) => {
+                self.failures.push(failure(kind, Some(db), name, e));
+                return None;
+            }
+        };
+        let Some(create) = field(&row, column) else {
+            self.failures.push(failure(
+                kind,
+                Some(db),
+                name,
+                format!("{object}: the server did not show its definition (missing privilege?)"),
+            ));
+            return None;
+        };
+        Some(object_block(db, &create, &self.session_of(&row, db)))
+    }
+
+    /// Procedures, functions and packages: one file per database.
+    pub fn routines(&mut self, catalog: &Catalog) -> Result<()> {
+        for db in &catalog.databases {
+            let mut text = String::new();
+            for r in catalog.routines.iter().filter(|r| &r.database == db) {
+                let column = format!("Create {}", title_case(&r.kind));
+                if let Some(block) = self.block("routine", &r.kind, db, &r.name, &column) {
+                    text.push_str(&block);
+                }
+            }
+            if !text.is_empty() {
+                let mut all = header(
+                    &format!("routines of {}", quote_ident(db)),
+                    Session {
+                        database: Some(db),
+                        ..Session::default()
+                    },
+                );
+                all.push_str(&text);
+                self.write(
+                    format!("{}/@routines.sql.zst", file_name(db)),
+                    &all,
+                    FileKind::Routines,
+                    Some(db),
+                    None,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One file per view, in dependency order across databases. A view that cannot be opened (its base
+    /// table was dropped, say) is a failure and is left out: it would stop the restore.
+    pub fn views(&mut self, views: &[&TableInfo]) -> Result<()> {
+        let mut defs: Vec<(usize, String, String)> = Vec::new();
+        for (i, v) in views.iter().enumerate() {
+            let object = format!("view {}", v.qualified());
+            if let Err(e) = self
+                .conn
+                .query_drop(format!("SHOW COLUMNS FROM {}", v.qualified()))
+            {
+                self.failures
+                    .push(failure("view", Some(&v.database), &v.name, e));
+                continue;
+            }
+            let row = match schema::show_create(
+                self.conn,
+                &format!("SHOW CREATE VIEW {}", v.qualified()),
+                &object,
+            ) {
+                Ok(row) => row,
+                Err(e) => {
+                    self.failures
+                        .push(failure("view", Some(&v.database), &v.name, e));
+                    continue;
+                }
+            };
+            let Some(create) = field(&row, "Create View") else {
+                self.failures.push(failure(
+                    "view",
+                    Some(&v.database),
+                    &v.name,
+                    "no definition shown",
+                ));
+                continue;
+            };
+            let mut session = self.session_of(&row, &v.database);
+            session.sql_mode = String::new();
+            defs.push((
+                i,
+                create.clone(),
+                object_block(&v.database, &create, &session),
+            ));
+        }
+        let plan: Vec<crate::plan::ViewDef> = defs
+            .iter()
+            .map(|(i, create, _)| crate::plan::ViewDef {
+                database: &views[*i].database,
+                name: &views[*i].name,
+                definition: create,
+            })
+            .collect();
+        for k in crate::plan::order_views(&plan) {
+            let (i, _, block) = &defs[k];
+            let v = views[*i];
+            let mut text = header(
+                &format!("view {}", v.qualified()),
+                Session {
+                    database: Some(&v.database),
+                    ..Session::default()
+                },
+            );
+            text.push_str(block);
+            self.write(
+                format!(
+                    "{}/{}.view.sql.zst",
+                    file_name(&v.database),
+                    file_name(&v.name)
+                ),
+                &text,
+                FileKind::View,
+                Some(&v.database),
+                Some(&v.name),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Triggers: one file per table, in firing order.
+    pub fn triggers(&mut self, catalog: &Catalog) -> Result<()> {
+        let mut by_table: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        for t in &catalog.triggers {
+            by_table
+                .entry((&t.database, &t.table))
+                .or_default()
+                .push(&t.name);
+        }
+        for ((db, table), names) in by_table {
+            let mut text = String::new();
+            for name in names {
+                if let Some(block) =
+                    self.block("trigger", "TRIGGER", db, name, "SQL Original Statement")
+                {
+                    text.push_str(&block);
+                }
+            }
+            if text.is_empty() {
+                continue;
+            }
+            let mut all = header(
+                &format!("triggers of {}", qualified(db, table)),
+                Session {
+                    database: Some(db),
+                    ..Session::default()
+                },
+            );
+            all.push_str(&text);
+            self.write(
+                format!("{}/{}.triggers.sql.zst", file_name(db), file_name(table)),
+                &all,
+                FileKind::Triggers,
+                Some(db),
+                Some(table),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Events: one file per database.
+    pub fn events(&mut self, catalog: &Catalog) -> Result<()> {
+        for db in &catalog.databases {
+            let mut text = String::new();
+            for e in catalog.events.iter().filter(|e| &e.database == db) {
+                if let Some(block) = self.block("event", "EVENT", db, &e.name, "Create Event") {
+                    text.push_str(&block);
+                }
+            }
+            if text.is_empty() {
+                continue;
+            }
+            let mut all = header(
+                &format!("events of {}", quote_ident(db)),
+                Session {
+                    database: Some(db),
+                    ..Session::default()
+                },
+            );
+            all.push_str(&text);
+            self.write(
+                format!("{}/@events.sql.zst", file_name(db)),
+                &all,
+                FileKind::Events,
+                Some(db),
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Accounts and roles with their grants, system accounts and `root` left out.
+    pub fn users(&mut self) -> Result<()> {
+        let accounts = match list_accounts(self.conn) {
+            Ok(a) => a,
+            Err(e) => {
+                self.failures.push(failure("users", None, "accounts", e));
+                return Ok(());
+            }
+        };
+        let mut creates = String::new();
+        let mut grants = String::new();
+        for (user, host, is_role) in &accounts {
+            let account = if *is_role {
+                quote_ident(user)
+            } else {
+                format!("{}@{}", quote_string(user), quote_string(host))
+            };
+            if *is_role {
+                creates.push_str(&format!("CREATE ROLE {account};\n"));
+            } else {
+                match self
+                    .conn
+                    .query_first::<String, _>(format!("SHOW CREATE USER {account}"))
+                {
+                    Ok(Some(create)) => {
+                        creates.push_str(&create);
+                        creates.push_str(";\n");
+                    }
+                    Ok(None) => continue,
+                    Err(e) => {
+                        self.failures.push(failure("user", None, &account, e));
+                        continue;
+                    }
+                }
+            }
+            match self
+                .conn
+                .query::<String, _>(format!("SHOW GRANTS FOR {account}"))
+            {
+                Ok(lines) => {
+                    for g in lines {
+                        grants.push_str(&g);
+                        grants.push_str(";\n");
+                    }
+                }
+                Err(e) => self.failures.push(failure("user", None, &account, e)),
+            }
+        }
+        let mut text = header("accounts, roles and grants", Session::default());
+        text.push_str(&creates);
+        text.push_str(&grants);
+        text.push_str("FLUSH PRIVILEGES;\n");
+        self.write(
+            "users.sql.zst".to_string(),
+            &text,
+            FileKind::Users,
+            None,
+            None,
+        )
+    }
+}
+
+/// Accounts that belong to the server itself, never dumped.
+const SYSTEM_ACCOUNTS: [&str; 6] = [
+    "root",
+    "mariadb.sys",
+    "mysql.sys",
+    "mysql.session",
+    "mysql.infoschema",
+    "PUBLIC",
+];
+
+fn list_accounts(conn: &mut Conn) -> Result<Vec<(String, String, bool)>> {
+    let rows: Vec<Row> = conn
+        .query("SELECT User, Host, is_role FROM mysql.user ORDER BY is_role DESC, User, Host")
+        .or_else(|_| conn.query("SELECT User, Host, 'N' FROM mysql.user ORDER BY User, Host"))
+        .map_err(|e| Error::Object {
+            object: "accounts (mysql.user)".to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let user = field_at(r, 0);
+            let host = field_at(r, 1);
+            let role = field_at(r, 2).eq_ignore_ascii_case("Y");
+            (!SYSTEM_ACCOUNTS.contains(&user.as_str())).then_some((user, host, role))
+        })
+        .collect())
+}
+
+fn field_at(row: &Row, i: usize) -> String {
+    match row.as_ref(i) {
+        Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// `PACKAGE BODY` → `Package Body`, the column name `SHOW CREATE` uses.
+fn title_case(kind: &str) -> String {
+    kind.split(' ')
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            let mut c = lower.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_create_columns_are_title_case() {
+        for (kind, want) in [
+            ("PROCEDURE", "Procedure"),
+            ("FUNCTION", "Function"),
+            ("PACKAGE BODY", "Package Body"),
+        ] {
+            assert_eq!(title_case(kind), want);
+        }
+    }
+}

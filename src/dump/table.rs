@@ -1,0 +1,360 @@
+//! One table's files: its `CREATE TABLE` (or `CREATE SEQUENCE` with its state) and its rows as INSERTs.
+
+use std::path::Path;
+
+use mysql::prelude::Queryable;
+use mysql::Conn;
+
+use crate::dump::fingerprint::Fingerprint;
+use crate::dump::{DumpedFile, Job};
+use crate::error::{Error, Result};
+use crate::manifest::{FileKind, TableEntry};
+use crate::progress::Progress;
+use crate::schema::{self, DataColumns, TableInfo, TableKind};
+use crate::sink::SqlFile;
+use crate::snapshot::Server;
+use crate::sql::ident::{file_name, push_ident, qualified, quote_ident};
+use crate::sql::insert::InsertBuilder;
+use crate::sql::literal::{push_value, ValueKind};
+use crate::sql::script::{header, Session};
+
+/// What dumping one table produced.
+#[derive(Debug)]
+pub struct TableOutput {
+    pub files: Vec<DumpedFile>,
+    /// Base tables only: rows, bytes and fingerprint.
+    pub entry: Option<TableEntry>,
+}
+
+/// Settings that shape the files of a table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSettings {
+    pub max_statement_bytes: usize,
+    pub compress_level: i32,
+}
+
+fn object_error(table: &TableInfo, e: impl std::fmt::Display) -> Error {
+    let what = match table.kind {
+        TableKind::Sequence => "sequence",
+        _ => "table",
+    };
+    Error::Object {
+        object: format!("{what} {}", table.qualified()),
+        message: e.to_string(),
+    }
+}
+
+/// Writes the schema file and the data file of `job`'s table.
+pub fn dump_table(
+    conn: &mut Conn,
+    server: &Server,
+    dir: &Path,
+    job: &Job,
+    settings: TableSettings,
+    progress: &dyn Progress,
+) -> Result<TableOutput> {
+    let table = &job.table;
+    match table.kind {
+        TableKind::Sequence => Ok(TableOutput {
+            files: vec![sequence_file(conn, dir, table, settings)?],
+            entry: None,
+        }),
+        TableKind::View => Err(object_error(table, "a view is not a table")),
+        TableKind::Base | TableKind::SystemVersioned => {
+            let schema_file = schema_file(conn, dir, table, settings)?;
+            let columns = schema::data_columns(conn, table)?;
+            if columns.history && !server.has_insert_history() {
+                log::warn!(
+                    "{}: this server cannot insert history rows (MariaDB 10.11 needed); dumping current rows only",
+                    table.qualified()
+                );
+            }
+            let history = columns.history && server.has_insert_history();
+            let (data, entry) = data_file(
+                conn, server, dir, job, &columns, history, settings, progress,
+            )?;
+            let mut files = vec![schema_file];
+            files.extend(data);
+            Ok(TableOutput {
+                files,
+                entry: Some(entry),
+            })
+        }
+    }
+}
+
+fn table_dir(table: &TableInfo) -> String {
+    file_name(&table.database)
+}
+
+fn schema_file(
+    conn: &mut Conn,
+    dir: &Path,
+    table: &TableInfo,
+    settings: TableSettings,
+) -> Result<DumpedFile> {
+    let object = format!("table {}", table.qualified());
+    let row = schema::show_create(
+        conn,
+        &format!("SHOW CREATE TABLE {}", table.qualified()),
+        &object,
+    )?;
+    let create = schema::column_text(&row, "Create Table", &object)?;
+    let rel = format!(
+        "{}/{}.schema.sql.zst",
+        table_dir(table),
+        file_name(&table.name)
+    );
+    let mut text = header(
+        &format!("table {}", table.qualified()),
+        Session {
+            database: Some(&table.database),
+            ..Session::default()
+        },
+    );
+    text.push_str(&create);
+    text.push_str(";\n");
+    write_whole(
+        dir,
+        &rel,
+        text.as_bytes(),
+        settings,
+        FileKind::TableSchema,
+        table,
+    )
+}
+
+fn sequence_file(
+    conn: &mut Conn,
+    dir: &Path,
+    table: &TableInfo,
+    settings: TableSettings,
+) -> Result<DumpedFile> {
+    let object = format!("sequence {}", table.qualified());
+    let row = schema::show_create(
+        conn,
+        &format!("SHOW CREATE SEQUENCE {}", table.qualified()),
+        &object,
+    )?;
+    let create = schema::column_text(&row, "Create Table", &object)?;
+    let next: Option<String> = conn
+        .query_first(format!(
+            "SELECT next_not_cached_value FROM {}",
+            table.qualified()
+        ))
+        .map_err(|e| object_error(table, e))?;
+    let next = next.ok_or_else(|| object_error(table, "it has no state row"))?;
+    let rel = format!(
+        "{}/{}.sequence.sql.zst",
+        table_dir(table),
+        file_name(&table.name)
+    );
+    let mut text = header(
+        &format!("sequence {}", table.qualified()),
+        Session {
+            database: Some(&table.database),
+            ..Session::default()
+        },
+    );
+    text.push_str(&create);
+    text.push_str(";\n");
+    // SETVAL with is_used = 0 makes `next` the next value handed out, as on the source.
+    text.push_str(&format!(
+        "DO SETVAL({}, {}, 0);\n",
+        quote_ident(&table.name),
+        next.trim()
+    ));
+    write_whole(
+        dir,
+        &rel,
+        text.as_bytes(),
+        settings,
+        FileKind::Sequence,
+        table,
+    )
+}
+
+fn write_whole(
+    dir: &Path,
+    rel: &str,
+    text: &[u8],
+    settings: TableSettings,
+    kind: FileKind,
+    table: &TableInfo,
+) -> Result<DumpedFile> {
+    let mut file = SqlFile::create(dir, rel, settings.compress_level)?;
+    file.write_all(text)?;
+    let record = file.finish()?;
+    Ok(DumpedFile {
+        record,
+        kind,
+        database: Some(table.database.clone()),
+        table: Some(table.name.clone()),
+        rows: None,
+    })
+}
+
+/// The SELECT that reads the rows exactly: FLOAT through DOUBLE (the text protocol prints FLOAT with
+/// 6 digits), history included for system-versioned tables.
+pub fn select_sql(
+    server: &Server,
+    table: &TableInfo,
+    columns: &DataColumns,
+    history: bool,
+) -> String {
+    let mut sql = String::from("SELECT ");
+    for (i, c) in columns.columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let name = quote_ident(&c.name);
+        if c.data_type == "float" {
+            if server.mariadb || server.version >= (8, 0, 17) {
+                sql.push_str(&format!("CAST({name} AS DOUBLE)"));
+            } else {
+                sql.push_str(&format!("({name} + 0e0)"));
+            }
+        } else {
+            sql.push_str(&name);
+        }
+    }
+    sql.push_str(" FROM ");
+    sql.push_str(&qualified(&table.database, &table.name));
+    if history {
+        sql.push_str(" FOR SYSTEM_TIME ALL");
+    }
+    sql
+}
+
+/// `INSERT INTO `t` (`a`,`b`) VALUES` — columns always named, so invisible and history columns load too.
+pub fn insert_head(table: &TableInfo, columns: &DataColumns) -> Vec<u8> {
+    let mut head = b"INSERT INTO ".to_vec();
+    push_ident(&mut head, &table.name);
+    head.extend_from_slice(b" (");
+    for (i, c) in columns.columns.iter().enumerate() {
+        if i > 0 {
+            head.push(b',');
+        }
+        push_ident(&mut head, &c.name);
+    }
+    head.extend_from_slice(b") VALUES");
+    head
+}
+
+#[allow(clippy::too_many_arguments)]
+fn data_file(
+    conn: &mut Conn,
+    server: &Server,
+    dir: &Path,
+    job: &Job,
+    columns: &DataColumns,
+    history: bool,
+    settings: TableSettings,
+    progress: &dyn Progress,
+) -> Result<(Option<DumpedFile>, TableEntry)> {
+    let table = &job.table;
+    let rel = format!("{}/{}.sql.zst", table_dir(table), file_name(&table.name));
+    let mut file: Option<SqlFile> = None;
+    let result = stream_rows(
+        conn, server, dir, &rel, job, columns, history, settings, progress, &mut file,
+    );
+    match result {
+        Ok((fingerprint, bytes)) => {
+            let record = match file {
+                Some(f) => Some(f.finish()?),
+                None => None,
+            };
+            let entry = TableEntry {
+                name: table.name.clone(),
+                rows: fingerprint.rows(),
+                bytes,
+                fingerprint: fingerprint.to_text(),
+                history,
+            };
+            let dumped = record.map(|record| DumpedFile {
+                record,
+                kind: FileKind::TableData,
+                database: Some(table.database.clone()),
+                table: Some(table.name.clone()),
+                rows: Some(fingerprint.rows()),
+            });
+            Ok((dumped, entry))
+        }
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(dir.join(&rel));
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stream_rows(
+    conn: &mut Conn,
+    server: &Server,
+    dir: &Path,
+    rel: &str,
+    job: &Job,
+    columns: &DataColumns,
+    history: bool,
+    settings: TableSettings,
+    progress: &dyn Progress,
+    file: &mut Option<SqlFile>,
+) -> Result<(Fingerprint, u64)> {
+    let table = &job.table;
+    let id = job.id();
+    let sql = select_sql(server, table, columns, history);
+    let mut result = conn.query_iter(&sql).map_err(|e| object_error(table, e))?;
+    let kinds: Vec<ValueKind> = result
+        .columns()
+        .as_ref()
+        .iter()
+        .map(ValueKind::from_column)
+        .collect();
+    let mut builder = InsertBuilder::new(insert_head(table, columns), settings.max_statement_bytes);
+    let mut fingerprint = Fingerprint::default();
+    let mut row_buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut bytes = 0u64;
+    let title = format!("table data {}", table.qualified());
+    let session = Session {
+        database: Some(&table.database),
+        data: true,
+        history,
+    };
+    let mut emit = |stmt: &[u8], rows: u64| -> Result<()> {
+        if file.is_none() {
+            let mut f = SqlFile::create(dir, rel, settings.compress_level)?;
+            f.write_all(header(&title, session).as_bytes())?;
+            *file = Some(f);
+        }
+        if let Some(f) = file.as_mut() {
+            f.write_all(stmt)?;
+        }
+        bytes += stmt.len() as u64;
+        progress.advance(&id, rows, stmt.len() as u64);
+        Ok(())
+    };
+    let set = result
+        .iter()
+        .ok_or_else(|| object_error(table, "the SELECT returned no result set"))?;
+    for row in set {
+        let row = row.map_err(|e| object_error(table, e))?;
+        row_buf.clear();
+        row_buf.push(b'(');
+        for (i, kind) in kinds.iter().enumerate() {
+            if i > 0 {
+                row_buf.push(b',');
+            }
+            let value = match row.as_ref(i) {
+                Some(mysql::Value::Bytes(b)) => Some(b.as_slice()),
+                _ => None,
+            };
+            push_value(&mut row_buf, *kind, value);
+        }
+        row_buf.push(b')');
+        fingerprint.add_row(&row_buf);
+        builder.push(&row_buf, &mut emit)?;
+    }
+    builder.flush(&mut emit)?;
+    Ok((fingerprint, bytes))
+}
