@@ -1,1 +1,7 @@
-fn main() {}
+//! The `mybak` binary: a thin shell over the library; see `cli`.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,185 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exact, fast, verifiable logical backups of MySQL and MariaDB.
+#[derive(Debug, Parser)]
+#[command(name = "mybak", version, about, disable_help_subcommand = true)]
+pub struct Cli {
+    /// More messages on stderr (-v: info, -vv: debug).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors and the summary line on stderr.
+    #[arg(short = 'q', long = "quiet", global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Dump databases into a new dump directory; prints its path on stdout.
+    #[command(disable_help_flag = true)]
+    Dump(DumpArgs),
+}
+
+/// How to reach the server, as the stock clients take it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnArgs {
+    /// Server host name or IP; `localhost` (the default) means the unix socket.
+    #[arg(short = 'h', long = "host", help_heading = "Connection")]
+    pub host: Option<String>,
+    /// TCP port (default 3306).
+    #[arg(short = 'P', long = "port", help_heading = "Connection")]
+    pub port: Option<u16>,
+    /// Unix socket path.
+    #[arg(short = 'S', long = "socket", help_heading = "Connection")]
+    pub socket: Option<PathBuf>,
+    /// User name (default: the login name).
+    #[arg(short = 'u', long = "user", help_heading = "Connection")]
+    pub user: Option<String>,
+    /// Password; with no value, asks on the terminal. Prefer an option file or MYSQL_PWD.
+    #[arg(
+        short = 'p',
+        long = "password",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        help_heading = "Connection"
+    )]
+    pub password: Option<String>,
+    /// Read options from this file only.
+    #[arg(long = "defaults-file", help_heading = "Connection")]
+    pub defaults_file: Option<PathBuf>,
+    /// Read this file after the global option files.
+    #[arg(long = "defaults-extra-file", help_heading = "Connection")]
+    pub defaults_extra_file: Option<PathBuf>,
+    /// Read no option files.
+    #[arg(long = "no-defaults", help_heading = "Connection")]
+    pub no_defaults: bool,
+    /// DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY.
+    #[arg(long = "ssl-mode", help_heading = "Connection")]
+    pub ssl_mode: Option<String>,
+    /// CA certificate file (PEM).
+    #[arg(long = "ssl-ca", help_heading = "Connection")]
+    pub ssl_ca: Option<PathBuf>,
+    /// Client certificate file (PEM).
+    #[arg(long = "ssl-cert", help_heading = "Connection")]
+    pub ssl_cert: Option<PathBuf>,
+    /// Client private key file (PEM).
+    #[arg(long = "ssl-key", help_heading = "Connection")]
+    pub ssl_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `mybak dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Print help.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Where dump directories are created.
+    #[arg(long, default_value = "./backups")]
+    pub output_dir: PathBuf,
+    /// Name of the dump directory, a strftime format applied to the UTC start time.
+    #[arg(long, default_value = mybak::store::DEFAULT_NAME_FORMAT)]
+    pub name: String,
+    /// Databases to dump (comma-separated globs; repeatable). Default: all but the system ones.
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub databases: Vec<String>,
+    /// Databases to leave out (globs).
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub exclude_databases: Vec<String>,
+    /// Tables to dump, as DB.TABLE globs.
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub tables: Vec<String>,
+    /// Tables to leave out, as DB.TABLE globs.
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub exclude_tables: Vec<String>,
+    /// Also dump accounts, roles and grants (users.sql.zst).
+    #[arg(long, help_heading = "Selection")]
+    pub users: bool,
+    /// snapshot (one point in time, needs RELOAD), per-table, or none.
+    #[arg(long, default_value = "snapshot")]
+    pub consistency: String,
+    /// Seconds to wait for the global lock before giving up.
+    #[arg(long, default_value_t = 60)]
+    pub lock_wait_timeout: u64,
+    /// Parallel connections (default: number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Largest INSERT statement in bytes (a single larger row stands alone); K, M suffixes allowed.
+    #[arg(long, default_value = "1M")]
+    pub max_statement_bytes: String,
+    /// zstd compression level (1-19; negative for faster).
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub compress_level: i32,
+    /// Progress bars on stderr: auto (only on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// `1048576`, `64K`, `1M`, `1G` → bytes.
+pub fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let (digits, mult) = match s.chars().last()?.to_ascii_uppercase() {
+        'K' => (&s[..s.len() - 1], 1usize << 10),
+        'M' => (&s[..s.len() - 1], 1 << 20),
+        'G' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    digits.trim().parse::<usize>().ok()?.checked_mul(mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_suffixes() {
+        for (s, want) in [
+            ("1000", Some(1000)),
+            ("64K", Some(65536)),
+            ("1m", Some(1 << 20)),
+            ("2G", Some(2 << 30)),
+            ("x", None),
+            ("", None),
+            ("-1", None),
+        ] {
+            assert_eq!(parse_size(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn password_takes_an_attached_value_or_none() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["mybak", "dump"];
+            all.extend_from_slice(args);
+            match Cli::try_parse_from(all).unwrap().command {
+                Command::Dump(d) => d.conn.password,
+            }
+        };
+        assert_eq!(parse(&["-p"]), Some(String::new()));
+        assert_eq!(parse(&["--password=s3cret"]), Some("s3cret".into()));
+        assert_eq!(parse(&["-ps3cret"]), Some("s3cret".into()));
+        assert_eq!(parse(&[]), None);
+    }
+
+    #[test]
+    fn host_is_dash_h_like_the_stock_clients() {
+        let cli = Cli::try_parse_from(["mybak", "dump", "-h", "db1", "-P", "3307"]).unwrap();
+        let Command::Dump(d) = cli.command;
+        assert_eq!(d.conn.host.as_deref(), Some("db1"));
+        assert_eq!(d.conn.port, Some(3307));
+    }
+}

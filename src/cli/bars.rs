@@ -1,0 +1,91 @@
+//! Progress bars on a terminal (indicatif): overall bytes and rows with an ETA, one line per table in flight.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mybak::progress::Progress;
+
+/// indicatif bars for a dump.
+pub struct Bars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    tables: Mutex<HashMap<String, ProgressBar>>,
+    rows: std::sync::atomic::AtomicU64,
+}
+
+impl Bars {
+    /// Bars drawn on stderr.
+    pub fn new() -> Bars {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8));
+        let total = multi.add(ProgressBar::new(0));
+        total.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        total.enable_steady_tick(Duration::from_millis(200));
+        Bars {
+            multi,
+            total,
+            tables: Mutex::new(HashMap::new()),
+            rows: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The bars' container, for the logger.
+    pub fn multi(&self) -> &MultiProgress {
+        &self.multi
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, _rows: u64, bytes: u64) {
+        self.total.set_length(bytes.max(1));
+    }
+
+    fn table_started(&self, id: &str, estimated_rows: u64) {
+        let bar = self.multi.add(ProgressBar::new(estimated_rows.max(1)));
+        bar.set_style(
+            ProgressStyle::with_template("  {prefix:.bold} {pos}/~{len} rows")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(id.to_string());
+        if let Ok(mut t) = self.tables.lock() {
+            t.insert(id.to_string(), bar);
+        }
+    }
+
+    fn advance(&self, id: &str, rows: u64, bytes: u64) {
+        use std::sync::atomic::Ordering;
+        let total_rows = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
+        self.total.inc(bytes);
+        if self.total.position() > self.total.length().unwrap_or(0) {
+            self.total.set_length(self.total.position());
+        }
+        self.total.set_message(format!("{total_rows} rows"));
+        if let Ok(t) = self.tables.lock() {
+            if let Some(bar) = t.get(id) {
+                bar.inc(rows);
+                if bar.position() > bar.length().unwrap_or(0) {
+                    bar.set_length(bar.position());
+                }
+            }
+        }
+    }
+
+    fn table_finished(&self, id: &str) {
+        if let Ok(mut t) = self.tables.lock() {
+            if let Some(bar) = t.remove(id) {
+                bar.finish_and_clear();
+                self.multi.remove(&bar);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        self.total.finish_and_clear();
+    }
+}
