@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
-
 use mybak::conn::{self, ConnOverrides, ConnSettings, Password, SslMode};
 use mybak::dump::DumpSettings;
 use mybak::filter::{Filter, FilterSpec};
@@ -102,6 +100,4 @@ pub fn dump_settings(args: &DumpArgs) -> anyhow::Result<DumpSettings> {
         max_statement_bytes,
         compress_level: args.compress_level,
     })
-    .context("settings")
-    .map_err(|e| anyhow!(e))
 }
