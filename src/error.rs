@@ -12,7 +12,7 @@ pub enum Error {
     #[error(transparent)]
     Conn(#[from] crate::conn::ConnError),
     /// A statement failed; `context` says what we were doing.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", server_message(.source))]
     Query {
         context: String,
         #[source]
@@ -48,6 +48,14 @@ pub enum Error {
     Manifest { path: PathBuf, message: String },
 }
 
+/// A server error as the stock client prints it: `ERROR 1146 (42S02): Table 'd.t' doesn't exist`.
+pub fn server_message(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(m) => format!("ERROR {} ({}): {}", m.code, m.state, m.message),
+        other => other.to_string(),
+    }
+}
+
 fn blocker_text(blocker: &Option<String>) -> String {
     match blocker {
         Some(b) => format!("; blocked by {b}"),
@@ -61,6 +69,14 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// The error without the object's name, for records that name the object already.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Object { message, .. } => message.clone(),
+            other => other.to_string(),
         }
     }
 

@@ -268,7 +268,7 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
 pub fn show_create(conn: &mut Conn, statement: &str, object: &str) -> Result<Row> {
     let row: Option<Row> = conn.query_first(statement).map_err(|e| Error::Object {
         object: object.to_string(),
-        message: e.to_string(),
+        message: crate::error::server_message(&e),
     })?;
     row.ok_or_else(|| Error::Object {
         object: object.to_string(),

@@ -47,7 +47,12 @@ fn is_before_writing(e: &mybak::Error) -> bool {
     use mybak::Error::*;
     matches!(
         e,
-        OptionFile(_) | Conn(_) | Settings(_) | Pattern { .. } | Unsupported(_) | LockTimeout { .. }
+        OptionFile(_)
+            | Conn(_)
+            | Settings(_)
+            | Pattern { .. }
+            | Unsupported(_)
+            | LockTimeout { .. }
     )
 }
 
@@ -111,10 +116,19 @@ fn dump(args: DumpArgs, logging: &logging::Logging) -> Result<u8, Failure> {
     let m = &outcome.manifest;
     println!("{}", outcome.path.display());
     let tables: usize = m.databases.iter().map(|d| d.tables.len()).sum();
-    let rows: u64 = m.databases.iter().flat_map(|d| &d.tables).map(|t| t.rows).sum();
+    let rows: u64 = m
+        .databases
+        .iter()
+        .flat_map(|d| &d.tables)
+        .map(|t| t.rows)
+        .sum();
     let bytes: u64 = m.files.iter().map(|f| f.bytes).sum();
     for f in &m.failures {
-        let db = f.database.as_deref().map(|d| format!("{d}.")).unwrap_or_default();
+        let db = f
+            .database
+            .as_deref()
+            .map(|d| format!("{d}."))
+            .unwrap_or_default();
         eprintln!("mybak: failed: {} {db}{}: {}", f.kind, f.name, f.error);
     }
     let status = match m.status {

@@ -10,7 +10,13 @@ use mybak::optfile::{self, DefaultsSpec};
 use super::args::{parse_size, ConnArgs, DumpArgs};
 
 /// Option-file groups read, in this order (later groups win).
-pub const GROUPS: [&str; 5] = ["client", "client-server", "client-mariadb", "mysqldump", "mybak"];
+pub const GROUPS: [&str; 5] = [
+    "client",
+    "client-server",
+    "client-mariadb",
+    "mysqldump",
+    "mybak",
+];
 
 /// Resolves connection settings: command line > option files > `MYSQL_PWD`.
 pub fn conn_settings(args: &ConnArgs) -> anyhow::Result<ConnSettings> {
@@ -46,15 +52,20 @@ pub fn conn_settings(args: &ConnArgs) -> anyhow::Result<ConnSettings> {
         ssl_cert: args.ssl_cert.clone(),
         ssl_key: args.ssl_key.clone(),
     };
-    let login = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok();
+    let login = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok();
     let settings = conn::resolve(&overrides, &files, std::env::var("MYSQL_PWD").ok(), login)
         .map_err(mybak::Error::from)?;
     Ok(settings)
 }
 
 fn prompt_password() -> anyhow::Result<Password> {
-    let p = rpassword::prompt_password("Enter password: ")
-        .map_err(|e| mybak::Error::Settings(format!("cannot ask for the password ({e}); use an option file or MYSQL_PWD")))?;
+    let p = rpassword::prompt_password("Enter password: ").map_err(|e| {
+        mybak::Error::Settings(format!(
+            "cannot ask for the password ({e}); use an option file or MYSQL_PWD"
+        ))
+    })?;
     Ok(Password::new(p))
 }
 
@@ -68,7 +79,9 @@ pub fn dump_settings(args: &DumpArgs) -> anyhow::Result<DumpSettings> {
         exclude_tables: args.exclude_tables.clone(),
     })?;
     let threads = match args.threads {
-        Some(0) => return Err(mybak::Error::Settings("--threads must be at least 1".into()).into()),
+        Some(0) => {
+            return Err(mybak::Error::Settings("--threads must be at least 1".into()).into())
+        }
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(2, |n| n.get()),
     };

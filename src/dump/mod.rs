@@ -304,12 +304,12 @@ fn worker_loop(
                 }
             }
             Err(e) => {
-                log::error!("{id}: {e}");
+                log::debug!("{id}: {e}");
                 r.failures.push(Failure {
                     kind: kind_name(&job.table).to_string(),
                     database: Some(job.table.database.clone()),
                     name: job.table.name.clone(),
-                    error: e.to_string(),
+                    error: e.detail(),
                 });
             }
         }
@@ -355,9 +355,6 @@ fn write_objects(
     w.events(catalog)?;
     if settings.users {
         w.users()?;
-    }
-    for f in &w.failures {
-        log::error!("{} {}: {}", f.kind, f.name, f.error);
     }
     Ok((w.files, w.failures))
 }

@@ -7,7 +7,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
 
 use crate::dump::DumpedFile;
-use crate::error::{Error, QueryContext, Result};
+use crate::error::{server_message, Error, QueryContext, Result};
 use crate::manifest::{Failure, FileKind};
 use crate::schema::{self, Catalog, TableInfo};
 use crate::sink::SqlFile;
@@ -25,12 +25,12 @@ pub struct ObjectWriter<'a> {
     collations: BTreeMap<String, String>,
 }
 
-fn failure(kind: &str, database: Option<&str>, name: &str, e: impl std::fmt::Display) -> Failure {
+fn failure(kind: &str, database: Option<&str>, name: &str, error: String) -> Failure {
     Failure {
         kind: kind.to_string(),
         database: database.map(str::to_string),
         name: name.to_string(),
-        error: e.to_string(),
+        error,
     }
 }
 
@@ -100,7 +100,9 @@ impl<'a> ObjectWriter<'a> {
                         None,
                     )?;
                 }
-                Err(e) => self.failures.push(failure("database", Some(db), db, e)),
+                Err(e) => self
+                    .failures
+                    .push(failure("database", Some(db), db, e.detail())),
             }
         }
         Ok(())
@@ -131,7 +133,8 @@ impl<'a> ObjectWriter<'a> {
         let row = match schema::show_create(self.conn, &statement, &object) {
             Ok(row) => row,
             Err(e) => {
-                self.failures.push(failure(kind, Some(db), name, e));
+                self.failures
+                    .push(failure(kind, Some(db), name, e.detail()));
                 return None;
             }
         };
@@ -140,7 +143,7 @@ impl<'a> ObjectWriter<'a> {
                 kind,
                 Some(db),
                 name,
-                format!("{object}: the server did not show its definition (missing privilege?)"),
+                "the server did not show its definition (missing privilege?)".to_string(),
             ));
             return None;
         };
@@ -188,8 +191,12 @@ impl<'a> ObjectWriter<'a> {
                 .conn
                 .query_drop(format!("SHOW COLUMNS FROM {}", v.qualified()))
             {
-                self.failures
-                    .push(failure("view", Some(&v.database), &v.name, e));
+                self.failures.push(failure(
+                    "view",
+                    Some(&v.database),
+                    &v.name,
+                    server_message(&e),
+                ));
                 continue;
             }
             let row = match schema::show_create(
@@ -200,7 +207,7 @@ impl<'a> ObjectWriter<'a> {
                 Ok(row) => row,
                 Err(e) => {
                     self.failures
-                        .push(failure("view", Some(&v.database), &v.name, e));
+                        .push(failure("view", Some(&v.database), &v.name, e.detail()));
                     continue;
                 }
             };
@@ -209,7 +216,7 @@ impl<'a> ObjectWriter<'a> {
                     "view",
                     Some(&v.database),
                     &v.name,
-                    "no definition shown",
+                    "no definition shown".to_string(),
                 ));
                 continue;
             };
@@ -331,7 +338,8 @@ impl<'a> ObjectWriter<'a> {
         let accounts = match list_accounts(self.conn) {
             Ok(a) => a,
             Err(e) => {
-                self.failures.push(failure("users", None, "accounts", e));
+                self.failures
+                    .push(failure("users", None, "accounts", e.detail()));
                 return Ok(());
             }
         };
@@ -356,7 +364,8 @@ impl<'a> ObjectWriter<'a> {
                     }
                     Ok(None) => continue,
                     Err(e) => {
-                        self.failures.push(failure("user", None, &account, e));
+                        self.failures
+                            .push(failure("user", None, &account, server_message(&e)));
                         continue;
                     }
                 }
@@ -371,7 +380,9 @@ impl<'a> ObjectWriter<'a> {
                         grants.push_str(";\n");
                     }
                 }
-                Err(e) => self.failures.push(failure("user", None, &account, e)),
+                Err(e) => self
+                    .failures
+                    .push(failure("user", None, &account, server_message(&e))),
             }
         }
         let mut text = header("accounts, roles and grants", Session::default());
@@ -404,7 +415,7 @@ fn list_accounts(conn: &mut Conn) -> Result<Vec<(String, String, bool)>> {
         .or_else(|_| conn.query("SELECT User, Host, 'N' FROM mysql.user ORDER BY User, Host"))
         .map_err(|e| Error::Object {
             object: "accounts (mysql.user)".to_string(),
-            message: e.to_string(),
+            message: server_message(&e),
         })?;
     Ok(rows
         .iter()

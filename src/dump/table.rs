@@ -7,7 +7,7 @@ use mysql::Conn;
 
 use crate::dump::fingerprint::Fingerprint;
 use crate::dump::{DumpedFile, Job};
-use crate::error::{Error, Result};
+use crate::error::{server_message, Error, Result};
 use crate::manifest::{FileKind, TableEntry};
 use crate::progress::Progress;
 use crate::schema::{self, DataColumns, TableInfo, TableKind};
@@ -142,7 +142,7 @@ fn sequence_file(
             "SELECT next_not_cached_value FROM {}",
             table.qualified()
         ))
-        .map_err(|e| object_error(table, e))?;
+        .map_err(|e| object_error(table, server_message(&e)))?;
     let next = next.ok_or_else(|| object_error(table, "it has no state row"))?;
     let rel = format!(
         "{}/{}.sequence.sql.zst",
@@ -304,7 +304,9 @@ fn stream_rows(
     let table = &job.table;
     let id = job.id();
     let sql = select_sql(server, table, columns, history);
-    let mut result = conn.query_iter(&sql).map_err(|e| object_error(table, e))?;
+    let mut result = conn
+        .query_iter(&sql)
+        .map_err(|e| object_error(table, server_message(&e)))?;
     let kinds: Vec<ValueKind> = result
         .columns()
         .as_ref()
@@ -338,7 +340,7 @@ fn stream_rows(
         .iter()
         .ok_or_else(|| object_error(table, "the SELECT returned no result set"))?;
     for row in set {
-        let row = row.map_err(|e| object_error(table, e))?;
+        let row = row.map_err(|e| object_error(table, server_message(&e)))?;
         row_buf.clear();
         row_buf.push(b'(');
         for (i, kind) in kinds.iter().enumerate() {
