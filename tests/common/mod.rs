@@ -1,0 +1,45 @@
+//! Shared integration-test harness: throwaway MariaDB servers, SQL helpers, the `mybak` command and a
+//! database comparator. Each test binary does `mod common;`.
+#![allow(dead_code, unused_imports)]
+
+pub mod client;
+pub mod compare;
+pub mod diff;
+pub mod server;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use client::RawRow;
+pub use compare::{assert_same_databases, compare_databases};
+pub use server::{Server, ServerOptions};
+
+/// A name unique per test process and call, e.g. `unique_name("fx")` → `fx_3_12345`; short enough for
+/// database and account names.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    format!("{prefix}_{n}_{}", std::process::id())
+}
+
+/// `mybak dump --no-defaults --socket <server> --user root --progress never`; callers add `--output-dir` etc.
+pub fn mybak_cmd(server: &Server) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mybak"));
+    cmd.arg("dump")
+        .arg("--no-defaults")
+        .arg("--socket")
+        .arg(server.socket())
+        .arg("--user")
+        .arg("root")
+        .arg("--progress")
+        .arg("never");
+    cmd
+}
+
+/// `fixtures/<name>` in the source tree.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
