@@ -1,4 +1,5 @@
-//! Progress bars on a terminal (indicatif): overall bytes and rows with an ETA, one line per table in flight.
+//! Progress bars on a terminal (indicatif): overall rows (ETA from information_schema estimates) and bytes,
+//! one line per table in flight.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,7 +13,7 @@ pub struct Bars {
     multi: MultiProgress,
     total: ProgressBar,
     tables: Mutex<HashMap<String, ProgressBar>>,
-    rows: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Bars {
@@ -22,7 +23,7 @@ impl Bars {
         let total = multi.add(ProgressBar::new(0));
         total.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} ETA {eta}",
+                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/~{human_len} rows {msg} ETA {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
@@ -31,7 +32,7 @@ impl Bars {
             multi,
             total,
             tables: Mutex::new(HashMap::new()),
-            rows: std::sync::atomic::AtomicU64::new(0),
+            bytes: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -42,8 +43,8 @@ impl Bars {
 }
 
 impl Progress for Bars {
-    fn start(&self, _rows: u64, bytes: u64) {
-        self.total.set_length(bytes.max(1));
+    fn start(&self, rows: u64, _bytes: u64) {
+        self.total.set_length(rows.max(1));
     }
 
     fn table_started(&self, id: &str, estimated_rows: u64) {
@@ -60,12 +61,13 @@ impl Progress for Bars {
 
     fn advance(&self, id: &str, rows: u64, bytes: u64) {
         use std::sync::atomic::Ordering;
-        let total_rows = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
-        self.total.inc(bytes);
+        let total_bytes = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.total.inc(rows);
         if self.total.position() > self.total.length().unwrap_or(0) {
             self.total.set_length(self.total.position());
         }
-        self.total.set_message(format!("{total_rows} rows"));
+        self.total
+            .set_message(format!("{} of SQL", indicatif::HumanBytes(total_bytes)));
         if let Ok(t) = self.tables.lock() {
             if let Some(bar) = t.get(id) {
                 bar.inc(rows);
