@@ -209,6 +209,48 @@ pub struct Column {
     pub name: String,
     /// information_schema DATA_TYPE, lower case (`float`, `int`, …).
     pub data_type: String,
+    /// information_schema COLUMN_TYPE (`enum('a','')`, `int(10) unsigned`, …).
+    pub column_type: String,
+}
+
+impl Column {
+    /// An ENUM with `''` among its members: its error value (index 0) also shows as `''`, so only
+    /// the index tells the two apart.
+    pub fn enum_with_empty_member(&self) -> bool {
+        self.data_type == "enum" && enum_members(&self.column_type).iter().any(String::is_empty)
+    }
+}
+
+/// The members of an `enum('a','it''s','')` or `set(…)` column type.
+pub fn enum_members(column_type: &str) -> Vec<String> {
+    let Some(open) = column_type.find('(') else {
+        return Vec::new();
+    };
+    let mut members = Vec::new();
+    let mut chars = column_type[open + 1..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut member = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    member.push('\'');
+                }
+                '\'' => break,
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        member.push(n);
+                    }
+                }
+                c => member.push(c),
+            }
+        }
+        members.push(member);
+    }
+    members
 }
 
 /// The columns a data dump selects and inserts, in table order; generated columns are left out,
@@ -224,7 +266,7 @@ pub struct DataColumns {
 pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
     let rows: Vec<Row> = conn
         .query(format!(
-            "SELECT COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION \
+            "SELECT COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_TYPE \
              FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} \
              ORDER BY ORDINAL_POSITION",
             quote_string(&table.database),
@@ -251,6 +293,7 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
         columns.push(Column {
             name: text(r, 0),
             data_type: text(r, 1).to_ascii_lowercase(),
+            column_type: text(r, 4),
         });
     }
     if history && !explicit_period {
@@ -258,6 +301,7 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
             columns.push(Column {
                 name: name.to_string(),
                 data_type: "timestamp".to_string(),
+                column_type: "timestamp(6)".to_string(),
             });
         }
     }
@@ -298,4 +342,30 @@ pub fn create_database(conn: &mut Conn, db: &str) -> Result<String> {
         &object,
     )?;
     column_text(&row, "Create Database", &object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_members_are_parsed_with_quotes_doubled() {
+        let cases: &[(&str, &[&str])] = &[
+            ("enum('a','b')", &["a", "b"]),
+            ("enum('it''s','','c d')", &["it's", "", "c d"]),
+            ("set('x,y')", &["x,y"]),
+            ("enum('')", &[""]),
+            ("int(11)", &[]),
+        ];
+        for (ty, want) in cases {
+            assert_eq!(enum_members(ty), want.to_vec(), "{ty}");
+        }
+        let col = |ty: &str| Column {
+            name: "e".into(),
+            data_type: "enum".into(),
+            column_type: ty.into(),
+        };
+        assert!(col("enum('a','')").enum_with_empty_member());
+        assert!(!col("enum('a','b')").enum_with_empty_member());
+    }
 }

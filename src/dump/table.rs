@@ -137,13 +137,13 @@ fn sequence_file(
         &object,
     )?;
     let create = schema::column_text(&row, "Create Table", &object)?;
-    let next: Option<String> = conn
+    let state: Option<(String, String)> = conn
         .query_first(format!(
-            "SELECT next_not_cached_value FROM {}",
+            "SELECT next_not_cached_value, cycle_count FROM {}",
             table.qualified()
         ))
         .map_err(|e| object_error(table, server_message(&e)))?;
-    let next = next.ok_or_else(|| object_error(table, "it has no state row"))?;
+    let (next, round) = state.ok_or_else(|| object_error(table, "it has no state row"))?;
     let rel = format!(
         "{}/{}.sequence.sql.zst",
         table_dir(table),
@@ -158,11 +158,12 @@ fn sequence_file(
     );
     text.push_str(&create);
     text.push_str(";\n");
-    // SETVAL with is_used = 0 makes `next` the next value handed out, as on the source.
+    // SETVAL with is_used = 0 makes `next` the next value handed out, in the same cycle, as on the source.
     text.push_str(&format!(
-        "DO SETVAL({}, {}, 0);\n",
+        "DO SETVAL({}, {}, 0, {});\n",
         quote_ident(&table.name),
-        next.trim()
+        next.trim(),
+        round.trim()
     ));
     write_whole(
         dir,
@@ -195,7 +196,8 @@ fn write_whole(
 }
 
 /// The SELECT that reads the rows exactly: FLOAT through DOUBLE (the text protocol prints FLOAT with
-/// 6 digits), history included for system-versioned tables.
+/// 6 digits), ENUMs that have a `''` member by index (their error value also prints as `''`),
+/// history included for system-versioned tables.
 pub fn select_sql(
     server: &Server,
     table: &TableInfo,
@@ -214,6 +216,8 @@ pub fn select_sql(
             } else {
                 sql.push_str(&format!("({name} + 0e0)"));
             }
+        } else if c.enum_with_empty_member() {
+            sql.push_str(&format!("({name} + 0)"));
         } else {
             sql.push_str(&name);
         }
