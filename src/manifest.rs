@@ -107,6 +107,9 @@ pub struct ManifestFile {
     /// Data files: the rows in this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
+    /// Data files: the largest statement inside, in bytes (to check `max_allowed_packet` before loading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_statement_bytes: Option<u64>,
 }
 
 /// One table's data as dumped.

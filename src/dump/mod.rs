@@ -63,6 +63,7 @@ pub struct DumpedFile {
     pub database: Option<String>,
     pub table: Option<String>,
     pub rows: Option<u64>,
+    pub max_statement_bytes: Option<u64>,
 }
 
 /// One unit of work for a worker: a table or sequence.
@@ -443,6 +444,7 @@ fn build_manifest(
                 database: f.database,
                 table: f.table,
                 rows: f.rows,
+                max_statement_bytes: f.max_statement_bytes,
             })
             .collect(),
     }

@@ -74,6 +74,7 @@ impl<'a> ObjectWriter<'a> {
             database: database.map(str::to_string),
             table: table.map(str::to_string),
             rows: None,
+            max_statement_bytes: None,
         });
         Ok(())
     }

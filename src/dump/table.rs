@@ -192,6 +192,7 @@ fn write_whole(
         database: Some(table.database.clone()),
         table: Some(table.name.clone()),
         rows: None,
+        max_statement_bytes: None,
     })
 }
 
@@ -263,7 +264,8 @@ fn data_file(
         conn, server, dir, &rel, job, columns, history, settings, progress, &mut file,
     );
     match result {
-        Ok((fingerprint, bytes)) => {
+        Ok(stats) => {
+            let fingerprint = stats.fingerprint;
             let record = match file {
                 Some(f) => Some(f.finish()?),
                 None => None,
@@ -271,7 +273,7 @@ fn data_file(
             let entry = TableEntry {
                 name: table.name.clone(),
                 rows: fingerprint.rows(),
-                bytes,
+                bytes: stats.bytes,
                 fingerprint: fingerprint.to_text(),
                 history,
             };
@@ -281,6 +283,7 @@ fn data_file(
                 database: Some(table.database.clone()),
                 table: Some(table.name.clone()),
                 rows: Some(fingerprint.rows()),
+                max_statement_bytes: Some(stats.max_statement),
             });
             Ok((dumped, entry))
         }
@@ -290,6 +293,15 @@ fn data_file(
             Err(e)
         }
     }
+}
+
+/// What streaming a table's rows produced.
+struct StreamStats {
+    fingerprint: Fingerprint,
+    /// Bytes of INSERT statements.
+    bytes: u64,
+    /// The largest INSERT statement.
+    max_statement: u64,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -304,7 +316,7 @@ fn stream_rows(
     settings: TableSettings,
     progress: &dyn Progress,
     file: &mut Option<SqlFile>,
-) -> Result<(Fingerprint, u64)> {
+) -> Result<StreamStats> {
     let table = &job.table;
     let id = job.id();
     let sql = select_sql(server, table, columns, history);
@@ -321,6 +333,7 @@ fn stream_rows(
     let mut fingerprint = Fingerprint::default();
     let mut row_buf: Vec<u8> = Vec::with_capacity(4096);
     let mut bytes = 0u64;
+    let mut max_statement = 0u64;
     let title = format!("table data {}", table.qualified());
     let session = Session {
         database: Some(&table.database),
@@ -337,6 +350,7 @@ fn stream_rows(
             f.write_all(stmt)?;
         }
         bytes += stmt.len() as u64;
+        max_statement = max_statement.max(stmt.len() as u64);
         progress.advance(&id, rows, stmt.len() as u64);
         Ok(())
     };
@@ -362,5 +376,9 @@ fn stream_rows(
         builder.push(&row_buf, &mut emit)?;
     }
     builder.flush(&mut emit)?;
-    Ok((fingerprint, bytes))
+    Ok(StreamStats {
+        fingerprint,
+        bytes,
+        max_statement,
+    })
 }
