@@ -40,8 +40,8 @@ pub fn conn_settings(args: &ConnArgs) -> anyhow::Result<ConnSettings> {
         .as_deref()
         .map(str::parse::<SslMode>)
         .transpose()
-        .map_err(|e| mybak::Error::from(conn::ConnError::from(e)))?;
-    let overrides = ConnOverrides {
+        .map_err(|e| mybak::Error::Settings(format!("--ssl-mode: {e}")))?;
+    let mut overrides = ConnOverrides {
         host: args.host.clone(),
         port: args.port,
         socket: args.socket.clone(),
@@ -52,6 +52,9 @@ pub fn conn_settings(args: &ConnArgs) -> anyhow::Result<ConnSettings> {
         ssl_cert: args.ssl_cert.clone(),
         ssl_key: args.ssl_key.clone(),
     };
+    if conn::password_prompt_requested(&overrides, &files) {
+        overrides.password = Some(prompt_password()?);
+    }
     let login = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .ok();

@@ -1,0 +1,363 @@
+//! Reads MySQL/MariaDB option files (`my.cnf`) exactly as the MariaDB clients do.
+//!
+//! # Files
+//!
+//! With [`DefaultsSpec::no_defaults`] nothing is read. With
+//! [`DefaultsSpec::defaults_file`] only that file is read, and it must exist. Otherwise
+//! [`SYSTEM_OPTION_FILES`] (`/etc/my.cnf`, `/etc/mysql/my.cnf`), then
+//! [`DefaultsSpec::defaults_extra_file`] (must exist), then `~/.my.cnf` are read; missing
+//! standard files are skipped silently. Like MariaDB (`mysys/my_default.c`), a world-writable
+//! file is ignored with a warning, and a standard or included file that exists but cannot
+//! be read is skipped (we log a warning; MariaDB is silent). Not supported: `MYSQL_HOME`/
+//! `MARIADB_HOME` and `--defaults-group-suffix`.
+//!
+//! # Syntax (as `my_default.c` parses it)
+//!
+//! - `[group]`: the name runs to the first `]`; trailing whitespace is dropped, leading
+//!   whitespace is kept (so `[ client]` is not `client`), text after `]` is ignored. Group
+//!   names match case-insensitively (`find_type`). An option before the first group header
+//!   of a file is an error.
+//! - `key`, `key=value`, `key = value`: a `#` outside single or double quotes starts a
+//!   comment anywhere in the line, even without whitespace before it (`password=ab#c` reads
+//!   `ab`; quote the value to keep a `#`). The value is trimmed, one pair of matching
+//!   surrounding quotes is removed, then `\b \t \n \r \\ \s \" \'` are resolved (other
+//!   backslashes stay). Lines starting with `#` or `;` are comments.
+//! - Keys as `my_getopt` sees them: `-` and `_` are the same (stored as `-`), `loose-` is
+//!   dropped, `skip-`/`disable-`/`enable-` prefixes apply to booleans
+//!   ([`OptionValues::flag`]). Unique-prefix abbreviations of option names are not supported.
+//! - `!include FILE` and `!includedir DIR` (rest of the line, trimmed; no comment removal):
+//!   a relative path is relative to the current directory and `~/` means the home
+//!   directory, as MariaDB does. A missing included file is skipped silently (MariaDB
+//!   ignores it too); a directory that cannot be listed is an error (as in MariaDB).
+//!   `!includedir` reads the `*.cnf` files of the directory (the part after the last dot is
+//!   `cnf`), sorted by name bytewise. Includes nest at most [`MAX_INCLUDE_DEPTH`] levels;
+//!   deeper directives are skipped with a warning, which also ends include loops.
+//!   Deviation: an error inside an included file is an error here, while MariaDB prints it
+//!   and carries on with the including file.
+//!
+//! Only the entries of the requested groups are kept, in reading order; later occurrences
+//! win ([`OptionValues::get`]).
+
+mod line;
+mod values;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use line::SyntaxError;
+pub use values::{normalize_key, parse_bool, OptionEntry, OptionValues, Origin};
+
+/// The system-wide option files read on Unix, in order.
+pub const SYSTEM_OPTION_FILES: [&str; 2] = ["/etc/my.cnf", "/etc/mysql/my.cnf"];
+
+/// How deep `!include`/`!includedir` may nest (MariaDB's `max_recursion_level`).
+pub const MAX_INCLUDE_DEPTH: usize = 10;
+
+/// Which option files to read: the `--no-defaults`, `--defaults-file`,
+/// `--defaults-extra-file` command-line options, and the home directory (`$HOME`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DefaultsSpec {
+    /// Read no option file at all.
+    pub no_defaults: bool,
+    /// Read only this file (it must exist).
+    pub defaults_file: Option<PathBuf>,
+    /// Read this file after the system files and before `~/.my.cnf` (it must exist).
+    pub defaults_extra_file: Option<PathBuf>,
+    /// The home directory holding `.my.cnf`; `None` skips that file.
+    pub home: Option<PathBuf>,
+}
+
+/// Errors reading option files; each names the file (and line where there is one).
+#[derive(Debug, thiserror::Error)]
+pub enum OptionFileError {
+    /// A `--defaults-file` or `--defaults-extra-file` that cannot be read.
+    #[error("could not open required option file {}: {source}", path.display())]
+    RequiredFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: io::Error,
+    },
+    /// A `--defaults-file` or `--defaults-extra-file` that is a directory.
+    #[error("required option file {} is a directory", path.display())]
+    RequiredIsDirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A line that cannot be parsed.
+    #[error("{}:{line}: {kind}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        kind: SyntaxError,
+    },
+    /// An `!includedir` whose directory cannot be listed.
+    #[error("{}:{line}: cannot read directory {} of !includedir: {source}", path.display(), dir.display())]
+    IncludeDir {
+        /// The file holding the directive.
+        path: PathBuf,
+        /// 1-based line number of the directive.
+        line: usize,
+        /// The directory named.
+        dir: PathBuf,
+        /// Why it could not be listed.
+        source: io::Error,
+    },
+}
+
+/// Reads the option files named by `spec` (system files from [`SYSTEM_OPTION_FILES`]) and
+/// keeps the options of `groups` (matched case-insensitively), in reading order.
+///
+/// The caller passes e.g. `["client", "client-server", "client-mariadb", "mysqldump", "mybak"]`.
+pub fn read_options(spec: &DefaultsSpec, groups: &[&str]) -> Result<OptionValues, OptionFileError> {
+    let system: Vec<&Path> = SYSTEM_OPTION_FILES.iter().map(Path::new).collect();
+    read_options_from(spec, groups, &system)
+}
+
+/// [`read_options`] with the list of system-wide option files given explicitly.
+pub fn read_options_from(
+    spec: &DefaultsSpec,
+    groups: &[&str],
+    system_files: &[&Path],
+) -> Result<OptionValues, OptionFileError> {
+    let mut reader = Reader {
+        groups,
+        home: spec.home.as_deref(),
+        values: OptionValues::new(),
+    };
+    if spec.no_defaults {
+        return Ok(reader.values);
+    }
+    if let Some(file) = &spec.defaults_file {
+        reader.read_file(file, Need::Required, 0)?;
+        return Ok(reader.values);
+    }
+    for file in system_files {
+        reader.read_file(file, Need::Optional, 0)?;
+    }
+    if let Some(file) = &spec.defaults_extra_file {
+        reader.read_file(file, Need::Required, 0)?;
+    }
+    if let Some(home) = &spec.home {
+        reader.read_file(&home.join(".my.cnf"), Need::Optional, 0)?;
+    }
+    Ok(reader.values)
+}
+
+/// Whether a file must exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Required,
+    Optional,
+}
+
+/// Which group the lines being read belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupState {
+    /// No group header seen yet in this file.
+    None,
+    /// In a selected group, named by the header text.
+    Read,
+    /// In a group that is not selected.
+    Skip,
+}
+
+struct Reader<'a> {
+    groups: &'a [&'a str],
+    home: Option<&'a Path>,
+    values: OptionValues,
+}
+
+impl Reader<'_> {
+    /// Reads one file; `Optional` files that are missing or unreadable are skipped.
+    fn read_file(&mut self, path: &Path, need: Need, depth: usize) -> Result<(), OptionFileError> {
+        let Some(bytes) = load(path, need)? else {
+            return Ok(());
+        };
+        self.parse(path, &bytes, depth)
+    }
+
+    fn parse(&mut self, path: &Path, bytes: &[u8], depth: usize) -> Result<(), OptionFileError> {
+        let mut state = GroupState::None;
+        let mut group = String::new();
+        for (idx, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+            let lineno = idx + 1;
+            let syntax = |kind| OptionFileError::Syntax {
+                path: path.to_path_buf(),
+                line: lineno,
+                kind,
+            };
+            match line::classify(raw).map_err(syntax)? {
+                line::Line::Blank | line::Line::OtherDirective => {}
+                line::Line::Include(arg) => {
+                    if self.depth_ok(path, lineno, depth) {
+                        let file = self.include_path(arg).map_err(syntax)?;
+                        self.read_file(&file, Need::Optional, depth + 1)?;
+                    }
+                }
+                line::Line::IncludeDir(arg) => {
+                    if self.depth_ok(path, lineno, depth) {
+                        let dir = self.include_path(arg).map_err(syntax)?;
+                        self.read_dir(path, lineno, &dir, depth + 1)?;
+                    }
+                }
+                line::Line::Group(name) => {
+                    let selected = self
+                        .groups
+                        .iter()
+                        .any(|g| g.as_bytes().eq_ignore_ascii_case(name));
+                    state = if selected {
+                        GroupState::Read
+                    } else {
+                        GroupState::Skip
+                    };
+                    group = String::from_utf8_lossy(name).into_owned();
+                }
+                line::Line::Option(text) => match state {
+                    GroupState::None => return Err(syntax(SyntaxError::OutsideGroup)),
+                    GroupState::Skip => {}
+                    GroupState::Read => {
+                        let opt = line::parse_option(text).map_err(syntax)?;
+                        let key = std::str::from_utf8(opt.key)
+                            .map_err(|_| syntax(SyntaxError::NotUtf8))?;
+                        let value = match &opt.value {
+                            Some(v) => Some(
+                                std::str::from_utf8(v).map_err(|_| syntax(SyntaxError::NotUtf8))?,
+                            ),
+                            None => None,
+                        };
+                        let origin = Origin {
+                            file: path.to_path_buf(),
+                            line: lineno,
+                        };
+                        self.values
+                            .push(OptionEntry::new(key, value, &group, origin));
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an include directive at `depth` may be followed; warns when not.
+    fn depth_ok(&self, path: &Path, line: usize, depth: usize) -> bool {
+        if depth < MAX_INCLUDE_DEPTH {
+            return true;
+        }
+        log::warn!(
+            "{}:{line}: skipping include directive: includes nest deeper than {MAX_INCLUDE_DEPTH} levels (include loop?)",
+            path.display()
+        );
+        false
+    }
+
+    /// The path named by an include directive: `~` and `~/…` use the home directory.
+    fn include_path(&self, arg: &[u8]) -> Result<PathBuf, SyntaxError> {
+        let arg = std::str::from_utf8(arg).map_err(|_| SyntaxError::NotUtf8)?;
+        Ok(expand_home(arg, self.home))
+    }
+
+    fn read_dir(
+        &mut self,
+        path: &Path,
+        line: usize,
+        dir: &Path,
+        depth: usize,
+    ) -> Result<(), OptionFileError> {
+        let listing = fs::read_dir(dir).and_then(|it| it.collect::<Result<Vec<_>, _>>());
+        let entries = listing.map_err(|source| OptionFileError::IncludeDir {
+            path: path.to_path_buf(),
+            line,
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let mut names: Vec<_> = entries
+            .into_iter()
+            .map(|e| e.file_name())
+            .filter(|name| has_cnf_extension(name.as_encoded_bytes()))
+            .collect();
+        names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+        for name in names {
+            self.read_file(&dir.join(name), Need::Optional, depth)?;
+        }
+        Ok(())
+    }
+}
+
+/// `~` and `~/rest` become paths in `home` (when known); anything else is taken as is.
+fn expand_home(arg: &str, home: Option<&Path>) -> PathBuf {
+    match (arg, home) {
+        ("~", Some(home)) => home.to_path_buf(),
+        (_, Some(home)) if arg.starts_with("~/") => home.join(&arg[2..]),
+        _ => PathBuf::from(arg),
+    }
+}
+
+/// Whether a file name's last extension is `.cnf` (`fn_ext2` + `strcmp` in MariaDB).
+fn has_cnf_extension(name: &[u8]) -> bool {
+    name.iter()
+        .rposition(|&b| b == b'.')
+        .is_some_and(|dot| &name[dot..] == b".cnf")
+}
+
+/// Loads a file's bytes. `Ok(None)` means skip it: an optional file that is missing,
+/// unreadable or not a regular file, or any world-writable file (as MariaDB does).
+fn load(path: &Path, need: Need) -> Result<Option<Vec<u8>>, OptionFileError> {
+    let required = need == Need::Required;
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(source) if required => {
+            return Err(OptionFileError::RequiredFile {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+        Err(e) => {
+            if e.kind() != io::ErrorKind::NotFound {
+                log::warn!("option file {} skipped: {e}", path.display());
+            }
+            return Ok(None);
+        }
+    };
+    if meta.is_dir() {
+        if required {
+            return Err(OptionFileError::RequiredIsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
+        return Ok(None);
+    }
+    if is_world_writable(&meta) {
+        log::warn!("world-writable option file {} is ignored", path.display());
+        return Ok(None);
+    }
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(source) if required => Err(OptionFileError::RequiredFile {
+            path: path.to_path_buf(),
+            source,
+        }),
+        Err(e) => {
+            log::warn!("option file {} skipped: {e}", path.display());
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn is_world_writable(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_file() && meta.permissions().mode() & 0o002 != 0
+}
+
+#[cfg(not(unix))]
+fn is_world_writable(_meta: &fs::Metadata) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests;
