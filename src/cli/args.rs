@@ -129,6 +129,21 @@ pub struct DumpArgs {
     pub progress: ProgressMode,
 }
 
+/// Rewrites `-pSECRET` (the stock clients' attached password) as `--password=SECRET`, which clap
+/// reads; a bare `-p` stays and means "ask". Everything else passes unchanged.
+pub fn normalize_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    args.into_iter()
+        .map(|a| match a.to_str() {
+            Some(s) if s.len() > 2 && s.starts_with("-p") && !s.starts_with("-p=") => {
+                format!("--password={}", &s[2..]).into()
+            }
+            _ => a,
+        })
+        .collect()
+}
+
 /// `1048576`, `64K`, `1M`, `1G` → bytes.
 pub fn parse_size(s: &str) -> Option<usize> {
     let s = s.trim();
@@ -165,6 +180,7 @@ mod tests {
         let parse = |args: &[&str]| {
             let mut all = vec!["mybak", "dump"];
             all.extend_from_slice(args);
+            let all = normalize_args(all.into_iter().map(Into::into));
             match Cli::try_parse_from(all).unwrap().command {
                 Command::Dump(d) => d.conn.password,
             }
@@ -172,6 +188,8 @@ mod tests {
         assert_eq!(parse(&["-p"]), Some(String::new()));
         assert_eq!(parse(&["--password=s3cret"]), Some("s3cret".into()));
         assert_eq!(parse(&["-ps3cret"]), Some("s3cret".into()));
+        assert_eq!(parse(&["-p=s3cret"]), Some("s3cret".into()));
+        assert_eq!(parse(&["-p-x"]), Some("-x".into()));
         assert_eq!(parse(&[]), None);
     }
 

@@ -58,7 +58,7 @@ fn is_before_writing(e: &mybak::Error) -> bool {
 
 /// Parses the command line, runs the command and says how it ended.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args::normalize_args(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
