@@ -60,9 +60,18 @@ fn is_before_writing(e: &mybak::Error) -> bool {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse_from(args::normalize_args(std::env::args_os())) {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!(
+                "mybak: error: {} (see mybak --help)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+            return ExitCode::from(EXIT_OK);
         }
     };
     let logging = logging::Logging::init(cli.verbose, cli.quiet);
