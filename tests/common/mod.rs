@@ -5,6 +5,7 @@
 pub mod client;
 pub mod compare;
 pub mod diff;
+pub mod dump;
 pub mod server;
 
 use std::path::PathBuf;
@@ -25,15 +26,30 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// `mybak dump --no-defaults --socket <server> --user root --progress never`; callers add `--output-dir` etc.
 pub fn mybak_cmd(server: &Server) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mybak"));
+    mybak_cmd_as(server, "root")
+}
+
+/// Like [`mybak_cmd`] with another `--user` (the password goes via `MYSQL_PWD`, never on the command line).
+pub fn mybak_cmd_as(server: &Server, user: &str) -> Command {
+    let mut cmd = mybak_bare();
     cmd.arg("dump")
         .arg("--no-defaults")
         .arg("--socket")
         .arg(server.socket())
         .arg("--user")
-        .arg("root")
+        .arg(user)
         .arg("--progress")
         .arg("never");
+    cmd
+}
+
+/// The `mybak` binary with no arguments, and without `MYSQL_PWD`/`MYSQL_HOST` from the test environment.
+pub fn mybak_bare() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mybak"));
+    cmd.env_remove("MYSQL_PWD")
+        .env_remove("MYSQL_HOST")
+        .env_remove("MYSQL_TCP_PORT")
+        .env_remove("MYSQL_UNIX_PORT");
     cmd
 }
 
