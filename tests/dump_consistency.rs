@@ -168,7 +168,8 @@ fn an_account_without_reload_is_told_to_use_per_table() {
     ));
     let run = |args: &[&str]| {
         let root = tempfile::tempdir().unwrap();
-        let out = common::mybak_cmd_as(server, &user, &format!("pw-{user}"))
+        let out = common::mybak_cmd_as(server, &user)
+            .env("MYSQL_PWD", format!("pw-{user}"))
             .arg("--output-dir")
             .arg(root.path())
             .arg("--databases")

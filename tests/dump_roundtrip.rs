@@ -317,10 +317,13 @@ fn assert_single_line_error(out: &common::dump::DumpOutput, secret: &str, what: 
     );
     let err = out.stderr.trim_end();
     assert!(!err.is_empty(), "{what}: no error message");
-    assert_eq!(
-        err.lines().count(),
-        1,
-        "{what}: error must be one line: {err:?}"
+    // One error line, then the summary line every run ends with.
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{what}: error must be one line: {err:?}");
+    assert!(lines[0].starts_with("mybak: error: "), "{what}: {err:?}");
+    assert!(
+        lines[1].starts_with("summary: status=failed "),
+        "{what}: no summary line: {err:?}"
     );
     assert!(
         !out.stderr.contains(secret) && !out.stdout.contains(secret),

@@ -4,6 +4,7 @@
 //! connection writes databases, routines, views, triggers, events and accounts meanwhile.
 
 pub mod fingerprint;
+mod grants;
 mod objects;
 pub mod table;
 
@@ -355,7 +356,7 @@ fn write_objects(
     w.triggers(catalog)?;
     w.events(catalog)?;
     if settings.users {
-        w.users()?;
+        w.users(catalog)?;
     }
     Ok((w.files, w.failures))
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
 
+use crate::dump::grants::{grant_target, GrantTarget};
 use crate::dump::DumpedFile;
 use crate::error::{server_message, Error, QueryContext, Result};
 use crate::manifest::{Failure, FileKind};
@@ -334,8 +335,10 @@ impl<'a> ObjectWriter<'a> {
         Ok(())
     }
 
-    /// Accounts and roles with their grants, system accounts and `root` left out.
-    pub fn users(&mut self) -> Result<()> {
+    /// Accounts and roles with their grants, system accounts and `root` left out. Grants on tables
+    /// or routines that are not in this dump are left out too (they cannot be restored without their
+    /// object); the file names each one in a comment.
+    pub fn users(&mut self, catalog: &Catalog) -> Result<()> {
         let accounts = match list_accounts(self.conn) {
             Ok(a) => a,
             Err(e) => {
@@ -377,8 +380,15 @@ impl<'a> ObjectWriter<'a> {
             {
                 Ok(lines) => {
                     for g in lines {
-                        grants.push_str(&g);
-                        grants.push_str(";\n");
+                        if dumped(catalog, &grant_target(&g)) {
+                            grants.push_str(&g);
+                            grants.push_str(";\n");
+                        } else {
+                            log::info!("not in this dump, so left out: {g}");
+                            grants.push_str("-- object not in this dump: ");
+                            grants.push_str(&g.replace(['\n', '\r'], " "));
+                            grants.push('\n');
+                        }
                     }
                 }
                 Err(e) => self
@@ -397,6 +407,29 @@ impl<'a> ObjectWriter<'a> {
             None,
             None,
         )
+    }
+}
+
+/// Whether the object a grant needs is part of this dump.
+fn dumped(catalog: &Catalog, target: &GrantTarget) -> bool {
+    match target {
+        GrantTarget::NoObject => true,
+        GrantTarget::Object {
+            routine: true,
+            database,
+            name,
+        } => catalog
+            .routines
+            .iter()
+            .any(|r| &r.database == database && r.name.eq_ignore_ascii_case(name)),
+        GrantTarget::Object {
+            routine: false,
+            database,
+            name,
+        } => catalog
+            .tables
+            .iter()
+            .any(|t| &t.database == database && &t.name == name),
     }
 }
 

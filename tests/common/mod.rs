@@ -59,18 +59,3 @@ pub fn fixture(name: &str) -> PathBuf {
         .join("fixtures")
         .join(name)
 }
-
-/// Like [`mybak_cmd`], but as `user` with `password` given through `MYSQL_PWD` (never in argv).
-pub fn mybak_cmd_as(server: &Server, user: &str, password: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mybak"));
-    cmd.arg("dump")
-        .arg("--no-defaults")
-        .arg("--socket")
-        .arg(server.socket())
-        .arg("--user")
-        .arg(user)
-        .arg("--progress")
-        .arg("never")
-        .env("MYSQL_PWD", password);
-    cmd
-}
