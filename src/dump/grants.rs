@@ -43,10 +43,12 @@ fn on_keyword(line: &str) -> Option<usize> {
             b'`' => in_tick = !in_tick,
             b'(' if !in_tick => depth += 1,
             b')' if !in_tick => depth = depth.saturating_sub(1),
-            b' ' if !in_tick && depth == 0 => {
-                if bytes.len() >= i + 4 && bytes[i + 1..i + 4].eq_ignore_ascii_case(b"ON ") {
-                    return Some(i + 4);
-                }
+            b' ' if !in_tick
+                && depth == 0
+                && bytes.len() >= i + 4
+                && bytes[i + 1..i + 4].eq_ignore_ascii_case(b"ON ") =>
+            {
+                return Some(i + 4);
             }
             _ => {}
         }
