@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Write;
 
 use common::compare::compare_databases_renamed;
-use common::{compare_databases, fixture, unique_name, Server};
+use common::{compare_databases, fixture, unique_name, Server, ServerOptions};
 
 /// A small schema with one object of each kind the comparator must watch; deterministic (fixed
 /// `@@timestamp`), so two loads are identical.
@@ -162,6 +162,20 @@ fn server_survives_restart_and_kill() {
     let dir = server.dir().to_path_buf();
     drop(server);
     assert!(!dir.exists(), "server dir {} left behind", dir.display());
+}
+
+#[test]
+fn server_options_reach_mariadbd() {
+    let options = ServerOptions::default()
+        .env("TZ", "Europe/Berlin")
+        .arg("--default-time-zone=+05:30");
+    let server = Server::start_with(options);
+    let zones = server.query_rows("SELECT @@system_time_zone, @@global.time_zone");
+    assert!(
+        matches!(zones[0][0].as_deref(), Some("CET" | "CEST")),
+        "system zone {zones:?}"
+    );
+    assert_eq!(zones[0][1].as_deref(), Some("+05:30"));
 }
 
 #[test]
