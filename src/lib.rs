@@ -13,10 +13,12 @@ pub mod manifest;
 pub mod optfile;
 pub mod plan;
 pub mod progress;
+pub mod restore;
 pub mod schema;
 pub mod sink;
 pub mod snapshot;
 pub mod sql;
 pub mod store;
+pub mod verify;
 
 pub use error::{Error, Result};

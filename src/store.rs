@@ -117,6 +117,39 @@ fn sync_tree_dirs(dir: &Path) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Opens a finished dump for reading: refuses unfinished (`.partial`) dumps and manifests of an
+/// unknown format version.
+pub fn open_dump(dir: &Path) -> Result<Manifest> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.ends_with(PARTIAL_SUFFIX) {
+        return Err(Error::Settings(format!(
+            "{} is an unfinished dump (its run did not complete); it cannot be restored",
+            dir.display()
+        )));
+    }
+    if !dir.is_dir() {
+        return Err(Error::Settings(format!(
+            "{}: no such dump directory",
+            dir.display()
+        )));
+    }
+    let manifest = Manifest::read(dir)?;
+    if manifest.format_version > crate::manifest::FORMAT_VERSION {
+        return Err(Error::Manifest {
+            path: dir.join(MANIFEST_FILE),
+            message: format!(
+                "format version {} is newer than this mybak understands ({})",
+                manifest.format_version,
+                crate::manifest::FORMAT_VERSION
+            ),
+        });
+    }
+    Ok(manifest)
+}
+
 /// Lower-case hex SHA-256 of a byte string.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -1,5 +1,7 @@
 //! Which `GRANT` lines of `SHOW GRANTS` a dump can restore: object-level grants need their object.
 
+use crate::sql::ident::read_backticked;
+
 /// What a `GRANT … ON target TO …` line applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantTarget {
@@ -11,26 +13,6 @@ pub enum GrantTarget {
         database: String,
         name: String,
     },
-}
-
-/// Reads a backticked identifier at the start of `s`; returns it and the rest.
-fn backticked(s: &str) -> Option<(String, &str)> {
-    let rest = s.strip_prefix('`')?;
-    let mut out = String::new();
-    let mut chars = rest.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c == '`' {
-            if matches!(chars.peek(), Some((_, '`'))) {
-                chars.next();
-                out.push('`');
-            } else {
-                return Some((out, &rest[i + 1..]));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    None
 }
 
 /// Finds the top-level ` ON ` of a GRANT line (outside backticks and parentheses).
@@ -80,13 +62,13 @@ pub fn grant_target(line: &str) -> GrantTarget {
             break;
         }
     }
-    let Some((database, after)) = backticked(rest) else {
+    let Some((database, after)) = read_backticked(rest) else {
         return GrantTarget::NoObject;
     };
     let Some(after) = after.strip_prefix('.') else {
         return GrantTarget::NoObject;
     };
-    match backticked(after) {
+    match read_backticked(after) {
         Some((name, _)) => GrantTarget::Object {
             routine,
             database,

@@ -111,6 +111,27 @@ pub fn file_name(name: &str) -> String {
 const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Appends `@` and the two uppercase hex digits of `b`.
+/// Reads a backtick-quoted identifier at the start of `s` (doubled backticks inside); returns
+/// the name and the rest of `s`, or `None` when `s` does not start with a complete one.
+pub fn read_backticked(s: &str) -> Option<(String, &str)> {
+    let rest = s.strip_prefix('`')?;
+    let mut name = String::new();
+    let mut iter = rest.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        if c == '`' {
+            if matches!(iter.peek(), Some((_, '`'))) {
+                iter.next();
+                name.push('`');
+            } else {
+                return Some((name, &rest[i + 1..]));
+            }
+        } else {
+            name.push(c);
+        }
+    }
+    None
+}
+
 fn push_escape(out: &mut String, b: u8) {
     out.push('@');
     push_escape_digits(out, b);
@@ -125,6 +146,21 @@ fn push_escape_digits(out: &mut String, b: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backticked_names_are_read_back() {
+        let cases = [
+            ("`a`.`b`", Some(("a", ".`b`"))),
+            ("`we``ird` rest", Some(("we`ird", " rest"))),
+            ("``", Some(("", ""))),
+            ("`open", None),
+            ("plain", None),
+        ];
+        for (input, want) in cases {
+            let got = read_backticked(input);
+            assert_eq!(got.as_ref().map(|(n, r)| (n.as_str(), *r)), want, "{input}");
+        }
+    }
     use crate::sql::literal::unescape_string_literal;
     use proptest::prelude::*;
 
