@@ -43,6 +43,9 @@ pub enum Error {
     /// One object of a dump failed; the dump records it and goes on.
     #[error("{object}: {message}")]
     Object { object: String, message: String },
+    /// Files of a dump are missing, truncated or changed.
+    #[error("the dump is damaged: {}", problems_text(.0))]
+    Integrity(Vec<crate::verify::files::Problem>),
     /// The manifest could not be serialised or parsed.
     #[error("{path}: {message}")]
     Manifest { path: PathBuf, message: String },
@@ -54,6 +57,14 @@ pub fn server_message(e: &mysql::Error) -> String {
         mysql::Error::MySqlError(m) => format!("ERROR {} ({}): {}", m.code, m.state, m.message),
         other => other.to_string(),
     }
+}
+
+fn problems_text(problems: &[crate::verify::files::Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn blocker_text(blocker: &Option<String>) -> String {

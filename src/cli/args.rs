@@ -23,6 +23,12 @@ pub enum Command {
     /// Dump databases into a new dump directory; prints its path on stdout.
     #[command(disable_help_flag = true)]
     Dump(DumpArgs),
+    /// Restore a dump directory into a server (checks every file first).
+    #[command(disable_help_flag = true)]
+    Restore(RestoreArgs),
+    /// Check a dump offline; with --restore-test, also restore it on a scratch server and compare.
+    #[command(disable_help_flag = true)]
+    Verify(VerifyArgs),
 }
 
 /// How to reach the server, as the stock clients take it.
@@ -94,18 +100,8 @@ pub struct DumpArgs {
     /// Name of the dump directory, a strftime format applied to the UTC start time.
     #[arg(long, default_value = mybak::store::DEFAULT_NAME_FORMAT)]
     pub name: String,
-    /// Databases to dump (comma-separated globs; repeatable). Default: all but the system ones.
-    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
-    pub databases: Vec<String>,
-    /// Databases to leave out (globs).
-    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
-    pub exclude_databases: Vec<String>,
-    /// Tables to dump, as DB.TABLE globs.
-    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
-    pub tables: Vec<String>,
-    /// Tables to leave out, as DB.TABLE globs.
-    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
-    pub exclude_tables: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Also dump accounts, roles and grants (users.sql.zst).
     #[arg(long, help_heading = "Selection")]
     pub users: bool,
@@ -124,6 +120,93 @@ pub struct DumpArgs {
     /// zstd compression level (1-19; negative for faster).
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub compress_level: i32,
+    /// Progress bars on stderr: auto (only on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// Database and table selection, shared by the commands.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Databases (comma-separated globs; repeatable). Default: all but the system ones.
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub databases: Vec<String>,
+    /// Databases to leave out (globs).
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub exclude_databases: Vec<String>,
+    /// Tables, as DB.TABLE globs.
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub tables: Vec<String>,
+    /// Tables to leave out, as DB.TABLE globs.
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub exclude_tables: Vec<String>,
+}
+
+/// `mybak restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Print help.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// The dump directory.
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Restore database FROM under the name TO (repeatable).
+    #[arg(
+        long = "rename-database",
+        value_name = "FROM=TO",
+        help_heading = "Selection"
+    )]
+    pub rename_database: Vec<String>,
+    /// Also restore accounts, roles and grants.
+    #[arg(long, help_heading = "Selection")]
+    pub users: bool,
+    /// Parallel connections for the rows (default: number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Do not write the restore to the binary log (SET sql_log_bin = 0).
+    #[arg(long)]
+    pub no_binlog: bool,
+    /// Create secondary indexes after each table's rows are in.
+    #[arg(long)]
+    pub defer_indexes: bool,
+    /// Replace target databases that exist already.
+    #[arg(long)]
+    pub drop_existing: bool,
+    /// Restore a dump whose manifest records failed objects.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Progress bars on stderr: auto (only on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// `mybak verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Print help.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// The dump directory.
+    pub dir: PathBuf,
+    /// Also restore the dump on a scratch server (connection options below) under temporary
+    /// names and compare every table with the fingerprint recorded at dump time.
+    #[arg(long)]
+    pub restore_test: bool,
+    /// Keep the temporary databases of --restore-test.
+    #[arg(long, requires = "restore_test")]
+    pub keep: bool,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Parallel connections for --restore-test (default: number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
     /// Progress bars on stderr: auto (only on a terminal), always, never.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -183,6 +266,7 @@ mod tests {
             let all = normalize_args(all.into_iter().map(Into::into));
             match Cli::try_parse_from(all).unwrap().command {
                 Command::Dump(d) => d.conn.password,
+                _ => unreachable!(),
             }
         };
         assert_eq!(parse(&["-p"]), Some(String::new()));
@@ -196,7 +280,9 @@ mod tests {
     #[test]
     fn host_is_dash_h_like_the_stock_clients() {
         let cli = Cli::try_parse_from(["mybak", "dump", "-h", "db1", "-P", "3307"]).unwrap();
-        let Command::Dump(d) = cli.command;
+        let Command::Dump(d) = cli.command else {
+            panic!("not dump")
+        };
         assert_eq!(d.conn.host.as_deref(), Some("db1"));
         assert_eq!(d.conn.port, Some(3307));
     }

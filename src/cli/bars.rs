@@ -8,8 +8,18 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mybak::progress::Progress;
 
-/// indicatif bars for a dump.
+/// What the overall bar counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Rows (a dump: its ETA comes from information_schema's row estimates).
+    Rows,
+    /// Bytes of SQL (a restore: the manifest knows them exactly).
+    Bytes,
+}
+
+/// indicatif bars for a dump or a restore.
 pub struct Bars {
+    unit: Unit,
     multi: MultiProgress,
     total: ProgressBar,
     tables: Mutex<HashMap<String, ProgressBar>>,
@@ -18,17 +28,21 @@ pub struct Bars {
 
 impl Bars {
     /// Bars drawn on stderr.
-    pub fn new() -> Bars {
+    pub fn new(unit: Unit) -> Bars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8));
         let total = multi.add(ProgressBar::new(0));
+        let template = match unit {
+            Unit::Rows => {
+                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/~{human_len} rows {msg} ETA {eta}"
+            }
+            Unit::Bytes => "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} ETA {eta}",
+        };
         total.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/~{human_len} rows {msg} ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         total.enable_steady_tick(Duration::from_millis(200));
         Bars {
+            unit,
             multi,
             total,
             tables: Mutex::new(HashMap::new()),
@@ -43,15 +57,22 @@ impl Bars {
 }
 
 impl Progress for Bars {
-    fn start(&self, rows: u64, _bytes: u64) {
-        self.total.set_length(rows.max(1));
+    fn start(&self, rows: u64, bytes: u64) {
+        let length = match self.unit {
+            Unit::Rows => rows,
+            Unit::Bytes => bytes,
+        };
+        self.total.set_length(length.max(1));
     }
 
     fn table_started(&self, id: &str, estimated_rows: u64) {
         let bar = self.multi.add(ProgressBar::new(estimated_rows.max(1)));
         bar.set_style(
-            ProgressStyle::with_template("  {prefix:.bold} {pos}/~{len} rows")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(match self.unit {
+                Unit::Rows => "  {prefix:.bold} {pos}/~{len} rows",
+                Unit::Bytes => "  {prefix:.bold} {bytes}",
+            })
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_prefix(id.to_string());
         if let Ok(mut t) = self.tables.lock() {
@@ -62,15 +83,23 @@ impl Progress for Bars {
     fn advance(&self, id: &str, rows: u64, bytes: u64) {
         use std::sync::atomic::Ordering;
         let total_bytes = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        self.total.inc(rows);
+        match self.unit {
+            Unit::Rows => {
+                self.total.inc(rows);
+                self.total
+                    .set_message(format!("{} of SQL", indicatif::HumanBytes(total_bytes)));
+            }
+            Unit::Bytes => self.total.inc(bytes),
+        }
         if self.total.position() > self.total.length().unwrap_or(0) {
             self.total.set_length(self.total.position());
         }
-        self.total
-            .set_message(format!("{} of SQL", indicatif::HumanBytes(total_bytes)));
         if let Ok(t) = self.tables.lock() {
             if let Some(bar) = t.get(id) {
-                bar.inc(rows);
+                bar.inc(match self.unit {
+                    Unit::Rows => rows,
+                    Unit::Bytes => bytes,
+                });
                 if bar.position() > bar.length().unwrap_or(0) {
                     bar.set_length(bar.position());
                 }

@@ -7,7 +7,11 @@ use mybak::dump::DumpSettings;
 use mybak::filter::{Filter, FilterSpec};
 use mybak::optfile::{self, DefaultsSpec};
 
-use super::args::{parse_size, ConnArgs, DumpArgs};
+use mybak::restore::rewrite::Rename;
+use mybak::restore::RestoreSettings;
+use mybak::verify::RestoreTestSettings;
+
+use super::args::{parse_size, ConnArgs, DumpArgs, RestoreArgs, SelectArgs, VerifyArgs};
 
 /// Option-file groups read, in this order (later groups win).
 pub const GROUPS: [&str; 5] = [
@@ -72,22 +76,74 @@ fn prompt_password() -> anyhow::Result<Password> {
     Ok(Password::new(p))
 }
 
+fn filter(select: &SelectArgs) -> anyhow::Result<Filter> {
+    Ok(Filter::new(&FilterSpec {
+        databases: select.databases.clone(),
+        exclude_databases: select.exclude_databases.clone(),
+        tables: select.tables.clone(),
+        exclude_tables: select.exclude_tables.clone(),
+    })?)
+}
+
+fn threads(arg: Option<usize>) -> anyhow::Result<usize> {
+    match arg {
+        Some(0) => Err(mybak::Error::Settings("--threads must be at least 1".into()).into()),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(2, |n| n.get())),
+    }
+}
+
+/// Everything `mybak restore` needs.
+pub fn restore_settings(args: &RestoreArgs) -> anyhow::Result<RestoreSettings> {
+    let filter = filter(&args.select)?;
+    let threads = threads(args.threads)?;
+    let mut renames = Vec::new();
+    for spec in &args.rename_database {
+        match spec.split_once('=') {
+            Some((from, to)) if !from.is_empty() && !to.is_empty() && to.chars().count() <= 64 => {
+                renames.push(Rename {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                })
+            }
+            _ => {
+                return Err(mybak::Error::Settings(format!(
+                    "--rename-database {spec:?}: expected FROM=TO with a target name of at most 64 characters"
+                ))
+                .into())
+            }
+        }
+    }
+    Ok(RestoreSettings {
+        conn: conn_settings(&args.conn)?,
+        dir: args.dir.clone(),
+        filter,
+        renames,
+        threads,
+        no_binlog: args.no_binlog,
+        defer_indexes: args.defer_indexes,
+        drop_existing: args.drop_existing,
+        allow_partial: args.allow_partial,
+        users: args.users,
+        rewrite_bodies: false,
+    })
+}
+
+/// Connection and threads for `mybak verify --restore-test`.
+pub fn restore_test_settings(args: &VerifyArgs) -> anyhow::Result<RestoreTestSettings> {
+    Ok(RestoreTestSettings {
+        conn: conn_settings(&args.conn)?,
+        dir: args.dir.clone(),
+        threads: threads(args.threads)?,
+        keep: args.keep,
+    })
+}
+
 /// Everything `mybak dump` needs.
 pub fn dump_settings(args: &DumpArgs) -> anyhow::Result<DumpSettings> {
     let conn = conn_settings(&args.conn)?;
-    let filter = Filter::new(&FilterSpec {
-        databases: args.databases.clone(),
-        exclude_databases: args.exclude_databases.clone(),
-        tables: args.tables.clone(),
-        exclude_tables: args.exclude_tables.clone(),
-    })?;
-    let threads = match args.threads {
-        Some(0) => {
-            return Err(mybak::Error::Settings("--threads must be at least 1".into()).into())
-        }
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(2, |n| n.get()),
-    };
+    let filter = filter(&args.select)?;
+    let threads = threads(args.threads)?;
     let max_statement_bytes = parse_size(&args.max_statement_bytes)
         .filter(|n| *n >= 1024)
         .ok_or_else(|| {

@@ -295,6 +295,65 @@ fn data_file(
     }
 }
 
+/// Runs `sql` (a SELECT over `table`) and hands each row to `on_row` as the SQL literal tuple
+/// `(v1,v2,…)` the dump writes for it: the one place rows become SQL.
+pub fn for_each_row(
+    conn: &mut Conn,
+    table: &TableInfo,
+    sql: &str,
+    mut on_row: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut result = conn
+        .query_iter(sql)
+        .map_err(|e| object_error(table, server_message(&e)))?;
+    let kinds: Vec<ValueKind> = result
+        .columns()
+        .as_ref()
+        .iter()
+        .map(ValueKind::from_column)
+        .collect();
+    let set = result
+        .iter()
+        .ok_or_else(|| object_error(table, "the SELECT returned no result set"))?;
+    let mut row_buf: Vec<u8> = Vec::with_capacity(4096);
+    for row in set {
+        let row = row.map_err(|e| object_error(table, server_message(&e)))?;
+        row_buf.clear();
+        row_buf.push(b'(');
+        for (i, kind) in kinds.iter().enumerate() {
+            if i > 0 {
+                row_buf.push(b',');
+            }
+            let value = match row.as_ref(i) {
+                Some(mysql::Value::Bytes(b)) => Some(b.as_slice()),
+                _ => None,
+            };
+            push_value(&mut row_buf, *kind, value);
+        }
+        row_buf.push(b')');
+        on_row(&row_buf)?;
+    }
+    Ok(())
+}
+
+/// The fingerprint of a table's rows as they are now, read exactly as a dump reads them
+/// (`mybak verify --restore-test` compares it with the one recorded at dump time).
+pub fn table_fingerprint(
+    conn: &mut Conn,
+    server: &Server,
+    table: &TableInfo,
+) -> Result<Fingerprint> {
+    let columns = schema::data_columns(conn, table)?;
+    let history = columns.history && server.has_insert_history();
+    let sql = select_sql(server, table, &columns, history);
+    let mut fingerprint = Fingerprint::default();
+    for_each_row(conn, table, &sql, |row| {
+        fingerprint.add_row(row);
+        Ok(())
+    })?;
+    Ok(fingerprint)
+}
+
 /// What streaming a table's rows produced.
 struct StreamStats {
     fingerprint: Fingerprint,
@@ -320,18 +379,8 @@ fn stream_rows(
     let table = &job.table;
     let id = job.id();
     let sql = select_sql(server, table, columns, history);
-    let mut result = conn
-        .query_iter(&sql)
-        .map_err(|e| object_error(table, server_message(&e)))?;
-    let kinds: Vec<ValueKind> = result
-        .columns()
-        .as_ref()
-        .iter()
-        .map(ValueKind::from_column)
-        .collect();
     let mut builder = InsertBuilder::new(insert_head(table, columns), settings.max_statement_bytes);
     let mut fingerprint = Fingerprint::default();
-    let mut row_buf: Vec<u8> = Vec::with_capacity(4096);
     let mut bytes = 0u64;
     let mut max_statement = 0u64;
     let title = format!("table data {}", table.qualified());
@@ -354,27 +403,10 @@ fn stream_rows(
         progress.advance(&id, rows, stmt.len() as u64);
         Ok(())
     };
-    let set = result
-        .iter()
-        .ok_or_else(|| object_error(table, "the SELECT returned no result set"))?;
-    for row in set {
-        let row = row.map_err(|e| object_error(table, server_message(&e)))?;
-        row_buf.clear();
-        row_buf.push(b'(');
-        for (i, kind) in kinds.iter().enumerate() {
-            if i > 0 {
-                row_buf.push(b',');
-            }
-            let value = match row.as_ref(i) {
-                Some(mysql::Value::Bytes(b)) => Some(b.as_slice()),
-                _ => None,
-            };
-            push_value(&mut row_buf, *kind, value);
-        }
-        row_buf.push(b')');
-        fingerprint.add_row(&row_buf);
-        builder.push(&row_buf, &mut emit)?;
-    }
+    for_each_row(conn, table, &sql, |row| {
+        fingerprint.add_row(row);
+        builder.push(row, &mut emit)
+    })?;
     builder.flush(&mut emit)?;
     Ok(StreamStats {
         fingerprint,

@@ -1,3 +1,437 @@
-//! `mybak restore`: loads a verified dump into a server, in parallel, in restore order.
+//! `mybak restore`: checks a dump whole, then loads it — databases, tables and sequences, rows in
+//! parallel, then views, routines, triggers, events and accounts — and says what failed where.
 
+pub mod load;
 pub mod rewrite;
+mod schema;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use mysql::prelude::Queryable;
+use mysql::Conn;
+
+use crate::conn::{self, ConnSettings};
+use crate::error::{Error, QueryContext, Result};
+use crate::filter::Filter;
+use crate::manifest::{FileKind, Manifest, ManifestFile, Status};
+use crate::progress::Progress;
+use crate::sql::ident::quote_ident;
+use crate::store;
+use crate::verify::files;
+
+use load::{load_file, LoadFailure};
+use rewrite::{names_database, rename_statement, Rename};
+
+/// Everything a restore needs to know, resolved by the caller.
+#[derive(Debug, Clone)]
+pub struct RestoreSettings {
+    pub conn: ConnSettings,
+    pub dir: PathBuf,
+    /// Selects databases and tables by their names in the dump.
+    pub filter: Filter,
+    pub renames: Vec<Rename>,
+    pub threads: usize,
+    pub no_binlog: bool,
+    pub defer_indexes: bool,
+    pub drop_existing: bool,
+    pub allow_partial: bool,
+    pub users: bool,
+    /// With a rename, also point `` `old`. `` references inside view, routine, trigger and event
+    /// bodies at the new name (for test restores next to nothing else; see `mybak verify`).
+    pub rewrite_bodies: bool,
+}
+
+/// How a restore went.
+#[derive(Debug, Default)]
+pub struct RestoreOutcome {
+    pub databases: usize,
+    pub tables: usize,
+    pub rows: u64,
+    /// Bytes of SQL sent.
+    pub sql_bytes: u64,
+    pub files: usize,
+    pub failures: Vec<LoadFailure>,
+    pub warnings: Vec<String>,
+    pub elapsed: Duration,
+}
+
+/// The files a restore loads, in manifest order, with the database each goes to.
+#[derive(Debug)]
+struct Plan<'m> {
+    files: Vec<&'m ManifestFile>,
+    /// Source database → target database.
+    targets: BTreeMap<String, String>,
+}
+
+fn plan<'m>(manifest: &'m Manifest, settings: &RestoreSettings) -> Result<Plan<'m>> {
+    let in_dump: BTreeSet<&str> = manifest.databases.iter().map(|d| d.name.as_str()).collect();
+    for r in &settings.renames {
+        if !in_dump.contains(r.from.as_str()) {
+            return Err(Error::Settings(format!(
+                "--rename-database {}={}: the dump has no database {}",
+                r.from, r.to, r.from
+            )));
+        }
+    }
+    let selected = |f: &&ManifestFile| match (&f.database, &f.table, f.kind) {
+        (_, _, FileKind::Users) => settings.users,
+        (Some(db), Some(t), _) => settings.filter.table(db, t),
+        (Some(db), None, _) => settings.filter.database(db),
+        (None, _, _) => false,
+    };
+    let files: Vec<&ManifestFile> = manifest.files.iter().filter(selected).collect();
+    if settings.users && !files.iter().any(|f| f.kind == FileKind::Users) {
+        return Err(Error::Settings(
+            "--users: this dump holds no accounts (it was taken without --users)".to_string(),
+        ));
+    }
+    let mut targets = BTreeMap::new();
+    for f in &files {
+        if let (FileKind::Database, Some(db)) = (f.kind, &f.database) {
+            let to = settings
+                .renames
+                .iter()
+                .find(|r| &r.from == db)
+                .map_or(db.clone(), |r| r.to.clone());
+            targets.insert(db.clone(), to);
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::Settings(
+            "nothing to restore: the selection matches nothing in the dump".to_string(),
+        ));
+    }
+    Ok(Plan { files, targets })
+}
+
+/// Restores the dump in `settings.dir`. Nothing is sent to the server unless the manifest and every
+/// selected file check out; a file that fails later is recorded and the rest goes on.
+pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<RestoreOutcome> {
+    let clock = Instant::now();
+    if settings.threads == 0 {
+        return Err(Error::Settings("--threads must be at least 1".to_string()));
+    }
+    let manifest = store::open_dump(&settings.dir)?;
+    if manifest.status == Status::Partial && !settings.allow_partial {
+        let names: Vec<String> = manifest
+            .failures
+            .iter()
+            .map(|f| format!("{} {}", f.kind, f.name))
+            .collect();
+        return Err(Error::Settings(format!(
+            "the dump is partial ({} objects failed: {}); restore it anyway with --allow-partial",
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    let plan = plan(&manifest, settings)?;
+    let problems = files::check(&settings.dir, &manifest, &plan.files);
+    if !problems.is_empty() {
+        return Err(Error::Integrity(problems));
+    }
+    let mut main = connect(settings)?;
+    let max_packet = max_allowed_packet(&mut main)?;
+    check_statement_sizes(&plan, max_packet)?;
+    prepare_targets(&mut main, &plan, settings.drop_existing)?;
+
+    let total: u64 = plan.files.iter().map(|f| f.sql_bytes).sum();
+    progress.start(0, total);
+    let mut run = Run {
+        settings,
+        plan: &plan,
+        max_packet,
+        progress,
+        outcome: Mutex::new(RestoreOutcome::default()),
+    };
+    let deferred = schema::create_tables(&mut run, &mut main)?;
+    run.load_data(deferred)?;
+    run.load_objects(&mut main);
+    progress.finish();
+    let mut outcome = run.outcome.into_inner().unwrap_or_else(|p| p.into_inner());
+    outcome.databases = plan.targets.len();
+    outcome.elapsed = clock.elapsed();
+    Ok(outcome)
+}
+
+fn connect(settings: &RestoreSettings) -> Result<Conn> {
+    let mut conn = conn::connect(&settings.conn)?;
+    for s in [
+        "SET SESSION net_read_timeout = 3600",
+        "SET SESSION net_write_timeout = 3600",
+        "SET SESSION wait_timeout = 28800",
+    ] {
+        conn.query_drop(s)
+            .context(|| format!("setting up the restore session ({s})"))?;
+    }
+    if settings.no_binlog {
+        conn.query_drop("SET SESSION sql_log_bin = 0").map_err(|e| {
+            Error::Unsupported(format!(
+                "--no-binlog: SET sql_log_bin = 0 was refused ({}); it needs the SUPER or BINLOG ADMIN privilege",
+                crate::error::server_message(&e)
+            ))
+        })?;
+    }
+    Ok(conn)
+}
+
+fn max_allowed_packet(conn: &mut Conn) -> Result<usize> {
+    let v: Option<u64> = conn
+        .query_first("SELECT @@max_allowed_packet")
+        .context(|| "reading max_allowed_packet".to_string())?;
+    Ok(v.unwrap_or(16 << 20) as usize)
+}
+
+/// Refuses, before anything runs, a dump whose largest statements the server would reject.
+fn check_statement_sizes(plan: &Plan<'_>, max_packet: usize) -> Result<()> {
+    for f in &plan.files {
+        if let Some(n) = f.max_statement_bytes {
+            if n as usize + 1024 > max_packet {
+                return Err(Error::Settings(format!(
+                    "{} holds a statement of {n} bytes, more than the server's max_allowed_packet ({max_packet}); \
+                     raise it first (SET GLOBAL max_allowed_packet = 1073741824)",
+                    f.path
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes sure no restore merges silently into an existing database: one that holds anything is an
+/// error naming it, unless `drop_existing`; an existing empty one is replaced.
+fn prepare_targets(conn: &mut Conn, plan: &Plan<'_>, drop_existing: bool) -> Result<()> {
+    for target in plan.targets.values() {
+        let q = crate::sql::ident::quote_string(target);
+        let exists: Option<u64> = conn
+            .query_first(format!(
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {q}"
+            ))
+            .context(|| format!("looking for database {target}"))?;
+        if exists.unwrap_or(0) == 0 {
+            continue;
+        }
+        let objects: Option<u64> = conn
+            .query_first(format!(
+                "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {q}) \
+                 + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {q}) \
+                 + (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {q})"
+            ))
+            .context(|| format!("looking into database {target}"))?;
+        let objects = objects.unwrap_or(0);
+        if objects > 0 && !drop_existing {
+            return Err(Error::Settings(format!(
+                "target database {} exists and holds {objects} tables, views, routines or events; \
+                 restore under another name (--rename-database) or replace it (--drop-existing)",
+                quote_ident(target)
+            )));
+        }
+        log::info!("dropping existing database {}", quote_ident(target));
+        conn.query_drop(format!("DROP DATABASE {}", quote_ident(target)))
+            .context(|| format!("dropping database {target}"))?;
+    }
+    Ok(())
+}
+
+/// A restore in progress: settings, plan and what happened so far.
+struct Run<'a> {
+    settings: &'a RestoreSettings,
+    plan: &'a Plan<'a>,
+    max_packet: usize,
+    progress: &'a dyn Progress,
+    outcome: Mutex<RestoreOutcome>,
+}
+
+impl Run<'_> {
+    fn rename_for(&self, file: &ManifestFile) -> Option<Rename> {
+        let db = file.database.as_ref()?;
+        let to = self.plan.targets.get(db)?;
+        (to != db).then(|| Rename {
+            from: db.clone(),
+            to: to.clone(),
+        })
+    }
+
+    fn record(&self, f: impl FnOnce(&mut RestoreOutcome)) {
+        let mut o = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut o);
+    }
+
+    /// Loads one file on `conn` with the database rename applied; records the result.
+    fn load(&self, conn: &mut Conn, file: &ManifestFile, extra: &mut load::Edit<'_>) -> bool {
+        let rename = self.rename_for(file);
+        let mut warned = false;
+        let mut edit = |sql: &str| -> Option<String> {
+            let edited = extra(sql);
+            let sql_now = edited.as_deref().unwrap_or(sql);
+            let Some(r) = &rename else { return edited };
+            let mut renamed = rename_statement(sql_now, r);
+            if self.settings.rewrite_bodies && is_object_definition(file.kind) {
+                let body = renamed.as_deref().unwrap_or(sql_now);
+                let (old, new) = (
+                    format!("{}.", quote_ident(&r.from)),
+                    format!("{}.", quote_ident(&r.to)),
+                );
+                if body.contains(&old) {
+                    renamed = Some(body.replace(&old, &new));
+                }
+            }
+            let body = renamed.as_deref().unwrap_or(sql_now);
+            if !warned && is_object_definition(file.kind) && names_database(body, &r.from) {
+                warned = true;
+                self.record(|o| {
+                    o.warnings.push(format!(
+                        "{}: a definition restored into {} still names the old database {}",
+                        file.path,
+                        quote_ident(&r.to),
+                        quote_ident(&r.from)
+                    ))
+                });
+            }
+            renamed.or(edited)
+        };
+        self.progress.table_started(&file.path, 0);
+        let result = load_file(
+            conn,
+            &self.settings.dir,
+            file,
+            self.max_packet,
+            &mut edit,
+            &mut |n| self.progress.advance(&file.path, 0, n),
+        );
+        self.progress.table_finished(&file.path);
+        let ok = result.is_ok();
+        self.record(|o| match result {
+            Ok(()) => {
+                o.files += 1;
+                o.sql_bytes += file.sql_bytes;
+                o.rows += file.rows.unwrap_or(0);
+            }
+            Err(e) => o.failures.push(e),
+        });
+        ok
+    }
+
+    /// Views, routines, triggers, events and accounts, in manifest order, on one connection.
+    fn load_objects(&self, conn: &mut Conn) {
+        for file in self.plan.files.iter().filter(|f| {
+            matches!(
+                f.kind,
+                FileKind::Routines
+                    | FileKind::View
+                    | FileKind::Triggers
+                    | FileKind::Events
+                    | FileKind::Users
+            )
+        }) {
+            self.load(conn, file, &mut |_| None);
+        }
+    }
+
+    /// Rows, in parallel over `threads` connections, largest files first; each table's deferred
+    /// indexes are added by the worker that loads its last data file.
+    fn load_data(&self, deferred: BTreeMap<(String, String), String>) -> Result<()> {
+        let mut data: Vec<&ManifestFile> = self
+            .plan
+            .files
+            .iter()
+            .copied()
+            .filter(|f| f.kind == FileKind::TableData)
+            .collect();
+        data.sort_by_key(|f| std::cmp::Reverse(f.bytes));
+        let mut remaining: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for f in &data {
+            if let (Some(db), Some(t)) = (&f.database, &f.table) {
+                *remaining.entry((db.clone(), t.clone())).or_default() += 1;
+            }
+        }
+        let tables = remaining.len();
+        let queue = Mutex::new(data.into_iter().collect::<VecDeque<_>>());
+        let remaining = Mutex::new(remaining);
+        let deferred = Mutex::new(deferred);
+        let threads = self.settings.threads.max(1);
+        let mut conns = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            conns.push(connect(self.settings)?);
+        }
+        std::thread::scope(|scope| {
+            for conn in conns.iter_mut() {
+                let (queue, remaining, deferred) = (&queue, &remaining, &deferred);
+                scope.spawn(move || self.data_worker(conn, queue, remaining, deferred));
+            }
+        });
+        // Tables without rows still get their indexes.
+        let left: Vec<(String, String)> = deferred
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_iter()
+            .map(|((db, _), alter)| (db, alter))
+            .collect();
+        if let Some(conn) = conns.first_mut() {
+            for (db, alter) in left {
+                self.add_indexes(conn, &db, &alter);
+            }
+        }
+        self.record(|o| o.tables = tables);
+        Ok(())
+    }
+
+    fn data_worker(
+        &self,
+        conn: &mut Conn,
+        queue: &Mutex<VecDeque<&ManifestFile>>,
+        remaining: &Mutex<BTreeMap<(String, String), usize>>,
+        deferred: &Mutex<BTreeMap<(String, String), String>>,
+    ) {
+        loop {
+            let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+            let Some(file) = next else { return };
+            self.load(conn, file, &mut |_| None);
+            let (Some(db), Some(t)) = (&file.database, &file.table) else {
+                continue;
+            };
+            let key = (db.clone(), t.clone());
+            let last = remaining.lock().is_ok_and(|mut r| {
+                let n = r.entry(key.clone()).or_default();
+                *n = n.saturating_sub(1);
+                *n == 0
+            });
+            if last {
+                let alter = deferred.lock().ok().and_then(|mut d| d.remove(&key));
+                if let Some(alter) = alter {
+                    self.add_indexes(conn, db, &alter);
+                }
+            }
+        }
+    }
+
+    fn add_indexes(&self, conn: &mut Conn, source_db: &str, alter: &str) {
+        let target = self
+            .plan
+            .targets
+            .get(source_db)
+            .map_or(source_db, String::as_str);
+        let result = conn
+            .query_drop(format!("USE {}", quote_ident(target)))
+            .and_then(|_| conn.query_drop(alter));
+        if let Err(e) = result {
+            self.record(|o| {
+                o.failures.push(LoadFailure {
+                    path: format!("{}/(deferred indexes)", source_db),
+                    line: 0,
+                    offset: 0,
+                    error: format!("{alter}: {}", crate::error::server_message(&e)),
+                })
+            });
+        }
+    }
+}
+
+fn is_object_definition(kind: FileKind) -> bool {
+    matches!(
+        kind,
+        FileKind::View | FileKind::Routines | FileKind::Triggers | FileKind::Events
+    )
+}

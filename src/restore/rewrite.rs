@@ -88,6 +88,7 @@ pub struct DeferredIndexes {
 /// Splits a `CREATE TABLE` as `SHOW CREATE TABLE` writes it (one definition per line). Returns
 /// `None` when there is nothing to defer or deferring could change the table: foreign keys need
 /// their indexes at creation (InnoDB would invent one of its own).
+/// `table` is the name the ALTER uses, already quoted (`` `t` `` or `` `db`.`t` ``).
 pub fn defer_indexes(create: &str, table: &str) -> Option<DeferredIndexes> {
     let has_foreign_keys = create.contains("\n  CONSTRAINT ") && create.contains(" FOREIGN KEY ");
     if strip_prefix_ci(create, "CREATE TABLE ").is_none() || has_foreign_keys {
@@ -126,8 +127,7 @@ pub fn defer_indexes(create: &str, table: &str) -> Option<DeferredIndexes> {
         *last = stripped.to_string();
     }
     let alter = format!(
-        "ALTER TABLE {} {}",
-        quote_ident(table),
+        "ALTER TABLE {table} {}",
         keys.iter()
             .map(|k| format!("ADD {k}"))
             .collect::<Vec<_>>()
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn secondary_indexes_move_to_an_alter_in_order() {
-        let d = defer_indexes(CREATE, "t").unwrap();
+        let d = defer_indexes(CREATE, "`t`").unwrap();
         assert_eq!(
             d.create,
             "CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `a` int(11) DEFAULT NULL,\n  `c` text DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
@@ -232,14 +232,14 @@ mod tests {
     #[test]
     fn nothing_is_deferred_without_secondary_indexes_or_with_foreign_keys() {
         assert_eq!(
-            defer_indexes("CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB", "t"),
+            defer_indexes("CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB", "`t`"),
             None
         );
         let fk = "CREATE TABLE `c` (\n  `id` int(11) NOT NULL,\n  `p` int(11) DEFAULT NULL,\n  PRIMARY KEY (`id`),\n  KEY `fp` (`p`),\n  CONSTRAINT `fp` FOREIGN KEY (`p`) REFERENCES `p` (`id`)\n) ENGINE=InnoDB";
-        assert_eq!(defer_indexes(fk, "c"), None);
+        assert_eq!(defer_indexes(fk, "`c`"), None);
         let no_pk =
             "CREATE TABLE `n` (\n  `a` int(11) DEFAULT NULL,\n  KEY `ka` (`a`)\n) ENGINE=InnoDB";
-        let d = defer_indexes(no_pk, "n").unwrap();
+        let d = defer_indexes(no_pk, "`n`").unwrap();
         assert_eq!(
             d.create,
             "CREATE TABLE `n` (\n  `a` int(11) DEFAULT NULL\n) ENGINE=InnoDB"

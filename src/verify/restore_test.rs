@@ -1,0 +1,162 @@
+//! `verify --restore-test`: restore the dump under temporary names on a scratch server and compare
+//! every table's content with the fingerprint recorded at dump time.
+
+use std::path::PathBuf;
+
+use mysql::prelude::Queryable;
+
+use crate::conn::{self, ConnSettings};
+use crate::dump::table::table_fingerprint;
+use crate::error::Result;
+use crate::filter::{Filter, FilterSpec};
+use crate::manifest::Manifest;
+use crate::progress::Progress;
+use crate::restore::{self, rewrite::Rename, RestoreSettings};
+use crate::schema;
+use crate::snapshot::{self, Server};
+use crate::sql::ident::{qualified, quote_ident};
+use crate::verify::{problem, Report};
+
+/// Where and how to test-restore.
+#[derive(Debug, Clone)]
+pub struct RestoreTestSettings {
+    pub conn: ConnSettings,
+    pub dir: PathBuf,
+    pub threads: usize,
+    /// Leave the temporary databases on the server.
+    pub keep: bool,
+}
+
+/// A temporary name for `db`: at most 64 characters, ending in `suffix`.
+fn temporary_name(db: &str, suffix: &str) -> String {
+    let room = 64 - suffix.chars().count();
+    let head: String = db.chars().take(room).collect();
+    format!("{head}{suffix}")
+}
+
+/// Restores the dump under temporary names and compares fingerprints; adds what differs to
+/// `report`. Returns the temporary database names (dropped already unless `keep`).
+pub fn restore_test(
+    settings: &RestoreTestSettings,
+    manifest: &Manifest,
+    report: &mut Report,
+    progress: &dyn Progress,
+) -> Result<Vec<String>> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let suffix = format!("_vt{}_{}", std::process::id(), nanos % 100_000);
+    let renames: Vec<Rename> = manifest
+        .databases
+        .iter()
+        .map(|d| Rename {
+            from: d.name.clone(),
+            to: temporary_name(&d.name, &suffix),
+        })
+        .collect();
+    let names: Vec<String> = renames.iter().map(|r| r.to.clone()).collect();
+    let restore_settings = RestoreSettings {
+        conn: settings.conn.clone(),
+        dir: settings.dir.clone(),
+        filter: Filter::default(),
+        renames: renames.clone(),
+        threads: settings.threads,
+        no_binlog: false,
+        defer_indexes: false,
+        drop_existing: false,
+        allow_partial: true,
+        users: false,
+        rewrite_bodies: true,
+    };
+    let result = restore::run(&restore_settings, progress).and_then(|outcome| {
+        for f in outcome.failures {
+            report
+                .problems
+                .push(problem(&f.path, format!("test restore failed: {f}")));
+        }
+        compare_fingerprints(settings, manifest, &renames, report)
+    });
+    if !settings.keep {
+        drop_databases(&settings.conn, &names);
+    }
+    result.map(|()| names)
+}
+
+fn compare_fingerprints(
+    settings: &RestoreTestSettings,
+    manifest: &Manifest,
+    renames: &[Rename],
+    report: &mut Report,
+) -> Result<()> {
+    let mut conn = conn::connect(&settings.conn)?;
+    let server = Server::detect(&mut conn)?;
+    snapshot::prepare_session(&mut conn, &server)?;
+    let filter = Filter::new(&FilterSpec {
+        databases: renames.iter().map(|r| globset::escape(&r.to)).collect(),
+        ..FilterSpec::default()
+    })?;
+    let catalog = schema::list(&mut conn, &filter)?;
+    for (db, rename) in manifest.databases.iter().zip(renames) {
+        for entry in &db.tables {
+            let object = format!("table {}", qualified(&db.name, &entry.name));
+            let Some(info) = catalog
+                .tables
+                .iter()
+                .find(|t| t.database == rename.to && t.name == entry.name)
+            else {
+                report
+                    .problems
+                    .push(problem(&object, "missing after the test restore"));
+                continue;
+            };
+            match table_fingerprint(&mut conn, &server, info) {
+                Err(e) => report.problems.push(problem(&object, format!("cannot be read back: {e}"))),
+                Ok(f) if f.rows() != entry.rows || f.to_text() != entry.fingerprint => {
+                    report.problems.push(problem(
+                        &object,
+                        format!(
+                            "restored content differs from the dump's fingerprint ({} rows, {}; the dump recorded {} rows, {})",
+                            f.rows(),
+                            f.to_text(),
+                            entry.rows,
+                            entry.fingerprint
+                        ),
+                    ))
+                }
+                Ok(_) => report.tables_compared += 1,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn drop_databases(conn_settings: &ConnSettings, names: &[String]) {
+    let Ok(mut conn) = conn::connect(conn_settings) else {
+        log::warn!(
+            "could not reconnect to drop the test databases {}",
+            names.join(", ")
+        );
+        return;
+    };
+    for name in names {
+        if let Err(e) = conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(name))) {
+            log::warn!("could not drop test database {name}: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_fit_in_64_characters() {
+        assert_eq!(temporary_name("shop", "_vt1_2"), "shop_vt1_2");
+        let long = "x".repeat(64);
+        let t = temporary_name(&long, "_vt123_45678");
+        assert_eq!(t.chars().count(), 64);
+        assert!(t.ends_with("_vt123_45678"));
+        let wide = "é".repeat(64);
+        assert_eq!(temporary_name(&wide, "_v").chars().count(), 64);
+    }
+}
