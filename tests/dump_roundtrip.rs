@@ -13,33 +13,9 @@ use std::time::{Duration, Instant};
 use common::compare::compare_databases_renamed;
 use common::dump::{dump_contents, manifest_tables, run_dump, verify_dump_dir};
 use common::{
-    assert_same_databases, fixture, mybak_bare, mybak_cmd, mybak_cmd_as, unique_name, Server,
-    ServerOptions,
+    assert_same_databases, load_full_fixture, mybak_bare, mybak_cmd, mybak_cmd_as, unique_name,
+    Server, ServerOptions,
 };
-
-/// Names for one load of the full fixture.
-struct FixtureNames {
-    db: String,
-    db2: String,
-    user: String,
-}
-
-fn load_full_fixture(server: &Server) -> FixtureNames {
-    let names = FixtureNames {
-        db: unique_name("fx"),
-        db2: unique_name("fx2"),
-        user: unique_name("fxu"),
-    };
-    server.load_sql_file(
-        fixture("full.sql"),
-        &[
-            ("db", &names.db),
-            ("db2", &names.db2),
-            ("user", &names.user),
-        ],
-    );
-    names
-}
 
 fn entries(root: &Path) -> Vec<String> {
     match fs::read_dir(root) {

@@ -59,3 +59,67 @@ pub fn fixture(name: &str) -> PathBuf {
         .join("fixtures")
         .join(name)
 }
+
+/// Names for one load of the full fixture.
+pub struct FixtureNames {
+    pub db: String,
+    pub db2: String,
+    pub user: String,
+}
+
+pub fn load_full_fixture(server: &Server) -> FixtureNames {
+    let names = FixtureNames {
+        db: unique_name("fx"),
+        db2: unique_name("fx2"),
+        user: unique_name("fxu"),
+    };
+    server.load_sql_file(
+        fixture("full.sql"),
+        &[
+            ("db", &names.db),
+            ("db2", &names.db2),
+            ("user", &names.user),
+        ],
+    );
+    names
+}
+
+/// `mybak restore DIR --no-defaults --socket <server> --user root --progress never`.
+pub fn mybak_restore_cmd(server: &Server, dir: &std::path::Path) -> Command {
+    let mut cmd = mybak_bare();
+    cmd.arg("restore")
+        .arg(dir)
+        .arg("--no-defaults")
+        .arg("--socket")
+        .arg(server.socket())
+        .arg("--user")
+        .arg("root")
+        .arg("--progress")
+        .arg("never");
+    cmd
+}
+
+/// `mybak verify DIR --progress never` (add `--restore-test` and connection options as needed).
+pub fn mybak_verify_cmd(dir: &std::path::Path) -> Command {
+    let mut cmd = mybak_bare();
+    cmd.arg("verify").arg(dir).arg("--progress").arg("never");
+    cmd
+}
+
+/// Dumps `databases` (comma-separated) of `server` into `root` and returns the dump directory.
+pub fn dump_databases(
+    server: &Server,
+    root: &std::path::Path,
+    databases: &str,
+    extra: &[&str],
+) -> PathBuf {
+    let mut cmd = mybak_cmd(server);
+    cmd.arg("--output-dir")
+        .arg(root)
+        .arg("--databases")
+        .arg(databases)
+        .args(extra);
+    let out = dump::run_dump(cmd);
+    out.assert_code(0);
+    out.dump_dir(root)
+}
