@@ -4,3 +4,4 @@ pub mod ident;
 pub mod insert;
 pub mod literal;
 pub mod script;
+pub mod split;
