@@ -49,6 +49,8 @@ fn is_before_writing(e: &mybak::Error) -> bool {
             | Pattern { .. }
             | Unsupported(_)
             | LockTimeout { .. }
+            | Integrity(_)
+            | Manifest { .. }
     )
 }
 

@@ -4,7 +4,6 @@
 //! connection writes databases, routines, views, triggers, events and accounts meanwhile.
 
 pub mod fingerprint;
-mod grants;
 mod objects;
 pub mod table;
 

@@ -6,12 +6,12 @@ use std::path::Path;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
 
-use crate::dump::grants::{grant_target, GrantTarget};
 use crate::dump::DumpedFile;
 use crate::error::{server_message, Error, QueryContext, Result};
 use crate::manifest::{Failure, FileKind};
 use crate::schema::{self, Catalog, TableInfo};
 use crate::sink::SqlFile;
+use crate::sql::grant::{grant_target, GrantTarget};
 use crate::sql::ident::{file_name, qualified, quote_ident, quote_string};
 use crate::sql::script::{header, object_block, ObjectSession, Session};
 

@@ -37,7 +37,8 @@ impl std::fmt::Display for LoadFailure {
     }
 }
 
-/// What to do with each statement before it is sent: `None` sends it as is.
+/// What to do with each statement before it is sent: `None` sends it as is, an empty string
+/// skips it.
 pub type Edit<'a> = dyn FnMut(&str) -> Option<String> + 'a;
 
 /// Loads `file` of the dump in `dir` on `conn`. `edit` may rewrite statements; `sent` is told the
@@ -67,6 +68,9 @@ pub fn load_file(
         let text = String::from_utf8(statement.sql)
             .map_err(|_| fail(line, offset, "the statement is not valid UTF-8".to_string()))?;
         let text = edit(&text).unwrap_or(text);
+        if text.is_empty() {
+            continue;
+        }
         if text.len() + 1 > max_packet {
             return Err(fail(
                 line,

@@ -18,6 +18,7 @@ use crate::error::{Error, QueryContext, Result};
 use crate::filter::Filter;
 use crate::manifest::{FileKind, Manifest, ManifestFile, Status};
 use crate::progress::Progress;
+use crate::sql::grant::{grant_target, GrantTarget};
 use crate::sql::ident::quote_ident;
 use crate::store;
 use crate::verify::files;
@@ -259,11 +260,35 @@ impl Run<'_> {
         f(&mut o);
     }
 
+    /// A GRANT on a table or routine of a database this restore does not create under its own
+    /// name cannot be applied: it is skipped, with a warning.
+    fn skip_grant(&self, file: &ManifestFile, sql: &str) -> bool {
+        if file.kind != FileKind::Users {
+            return false;
+        }
+        let GrantTarget::Object { database, .. } = grant_target(sql) else {
+            return false;
+        };
+        if self.plan.targets.get(&database) == Some(&database) {
+            return false;
+        }
+        self.record(|o| {
+            o.warnings.push(format!(
+                "{}: skipped, its object is not restored here: {sql}",
+                file.path
+            ))
+        });
+        true
+    }
+
     /// Loads one file on `conn` with the database rename applied; records the result.
     fn load(&self, conn: &mut Conn, file: &ManifestFile, extra: &mut load::Edit<'_>) -> bool {
         let rename = self.rename_for(file);
         let mut warned = false;
         let mut edit = |sql: &str| -> Option<String> {
+            if self.skip_grant(file, sql) {
+                return Some(String::new());
+            }
             let edited = extra(sql);
             let sql_now = edited.as_deref().unwrap_or(sql);
             let Some(r) = &rename else { return edited };

@@ -29,6 +29,14 @@ pub fn rename_statement(sql: &str, rename: &Rename) -> Option<String> {
                 .map(|tail| format!("{}{new}{tail}", &sql[..sql.len() - rest_trim.len()]));
         }
     }
+    if strip_prefix_ci(sql, "CREATE TABLE ").is_some() {
+        // Column defaults name their sequence with its database: `nextval(`db`.`seq`)`.
+        let mut out = sql.to_string();
+        for f in ["nextval(", "lastval(", "setval("] {
+            out = out.replace(&format!("{f}{old}."), &format!("{f}{new}."));
+        }
+        return (out != sql).then_some(out);
+    }
     if strip_prefix_ci(sql, "CREATE ").is_some() {
         let qualified = format!(" VIEW {old}.");
         if let Some(pos) = sql.find(&qualified) {
@@ -171,6 +179,10 @@ mod tests {
             ),
             ("INSERT INTO `t` VALUES ('USE `shop`')", None),
             ("CREATE TABLE `t` (`a` int)", None),
+            (
+                "CREATE TABLE `o` (\n  `id` bigint(20) NOT NULL DEFAULT nextval(`shop`.`seq`)\n)",
+                Some("CREATE TABLE `o` (\n  `id` bigint(20) NOT NULL DEFAULT nextval(`shop_copy`.`seq`)\n)"),
+            ),
         ];
         for (sql, want) in cases {
             assert_eq!(rename_statement(sql, &r).as_deref(), want, "{sql}");
