@@ -192,3 +192,84 @@ fn a_statement_larger_than_max_allowed_packet_is_refused_before_loading() {
     assert!(out.stderr.contains(".sql.zst"), "{}", out.stderr);
     assert!(!databases(&small).contains(&db), "SQL ran before the check");
 }
+
+#[test]
+fn a_failing_statement_is_named_by_file_line_and_server_error() {
+    let src = Server::shared();
+    let db = unique_name("badstmt");
+    src.exec(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY, s VARCHAR(10));
+         INSERT INTO {db}.t VALUES (1, 'a'), (2, 'b'); CREATE TABLE {db}.ok (id INT); INSERT INTO {db}.ok VALUES (7)"
+    ));
+    let root = tempfile::tempdir().unwrap();
+    let dir = dump_databases(src, root.path(), &db, &[]);
+    let manifest = common::client::read_manifest(&dir);
+    let data = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "table-data" && f["table"] == "t")
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .unwrap();
+    let path = dir.join(&data);
+    let sql =
+        String::from_utf8(zstd::decode_all(&std::fs::read(&path).unwrap()[..]).unwrap()).unwrap();
+    let broken = sql.replacen("(`id`,`s`)", "(`id`,`nope`)", 1);
+    let line = broken
+        .lines()
+        .position(|l| l.starts_with("INSERT INTO"))
+        .unwrap()
+        + 1;
+    let packed = zstd::encode_all(broken.as_bytes(), 1).unwrap();
+    std::fs::write(&path, &packed).unwrap();
+    common::rechecksum(&dir, &data, &packed);
+
+    let dst = Server::start_new();
+    let out = restore(&dst, &dir, &[]);
+    out.assert_code(1);
+    let expected = format!("{data}: statement at line {line} ");
+    assert!(
+        out.stderr.contains(&expected),
+        "want {expected:?} in {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Unknown column 'nope'"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("status=partial"), "{}", out.stderr);
+    // Everything else was restored.
+    assert_eq!(
+        dst.query_value(&format!("SELECT id FROM {db}.ok")).unwrap(),
+        "7"
+    );
+}
+
+#[test]
+fn no_binlog_keeps_the_restore_out_of_the_binary_log() {
+    let src = Server::shared();
+    let db = unique_name("nobin");
+    src.exec(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY); INSERT INTO {db}.t VALUES (1),(2)"
+    ));
+    let root = tempfile::tempdir().unwrap();
+    let dir = dump_databases(src, root.path(), &db, &[]);
+    let dst = Server::start_new();
+    let position = || dst.query_rows("SHOW MASTER STATUS")[0][1].clone().unwrap();
+    let before = position();
+    restore(&dst, &dir, &["--no-binlog"]).assert_code(0);
+    assert_eq!(
+        position(),
+        before,
+        "the restore was written to the binary log"
+    );
+    dst.exec(&format!("DROP DATABASE {db}"));
+    let before = position();
+    restore(&dst, &dir, &[]).assert_code(0);
+    assert_ne!(
+        position(),
+        before,
+        "without --no-binlog the restore is logged"
+    );
+}

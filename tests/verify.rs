@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::dump::{run_dump, sha256_hex, DumpOutput};
+use common::dump::{run_dump, DumpOutput};
 use common::{dump_databases, mybak_restore_cmd, mybak_verify_cmd, unique_name, Server};
 
 /// A small dump with two tables, a view and a routine; returns (database, dump directory, tempdir).
@@ -174,7 +174,7 @@ fn restore_test_catches_a_consistently_rechecksummed_change() {
         assert!(sql.contains(from), "{from} not in the dump");
         let altered = zstd::encode_all(sql.replacen(from, to, 1).as_bytes(), 3).unwrap();
         fs::write(&path, &altered).unwrap();
-        rechecksum(&dir, &data, &altered);
+        common::rechecksum(&dir, &data, &altered);
 
         let offline = verify(&dir, &[]);
         offline.assert_code(0);
@@ -188,29 +188,4 @@ fn restore_test_catches_a_consistently_rechecksummed_change() {
             out.stderr
         );
     }
-}
-
-/// Updates the manifest's sha256/bytes for `data` and rewrites SHA256SUMS consistently.
-fn rechecksum(dir: &Path, data: &str, content: &[u8]) {
-    let manifest_path = dir.join("manifest.json");
-    let mut manifest: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&manifest_path).unwrap()).unwrap();
-    for f in manifest["files"].as_array_mut().unwrap() {
-        if f["path"] == data {
-            f["sha256"] = sha256_hex(content).into();
-            f["bytes"] = content.len().into();
-        }
-    }
-    let text = serde_json::to_string_pretty(&manifest).unwrap() + "\n";
-    fs::write(&manifest_path, &text).unwrap();
-    let mut sums = String::new();
-    for f in manifest["files"].as_array().unwrap() {
-        sums.push_str(&format!(
-            "{}  {}\n",
-            f["sha256"].as_str().unwrap(),
-            f["path"].as_str().unwrap()
-        ));
-    }
-    sums.push_str(&format!("{}  manifest.json\n", sha256_hex(text.as_bytes())));
-    fs::write(dir.join("SHA256SUMS"), sums).unwrap();
 }

@@ -123,3 +123,31 @@ pub fn dump_databases(
     out.assert_code(0);
     out.dump_dir(root)
 }
+
+/// Updates the manifest's sha256/bytes for `data` and rewrites SHA256SUMS consistently.
+pub fn rechecksum(dir: &std::path::Path, data: &str, content: &[u8]) {
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    for f in manifest["files"].as_array_mut().unwrap() {
+        if f["path"] == data {
+            f["sha256"] = dump::sha256_hex(content).into();
+            f["bytes"] = content.len().into();
+        }
+    }
+    let text = serde_json::to_string_pretty(&manifest).unwrap() + "\n";
+    std::fs::write(&manifest_path, &text).unwrap();
+    let mut sums = String::new();
+    for f in manifest["files"].as_array().unwrap() {
+        sums.push_str(&format!(
+            "{}  {}\n",
+            f["sha256"].as_str().unwrap(),
+            f["path"].as_str().unwrap()
+        ));
+    }
+    sums.push_str(&format!(
+        "{}  manifest.json\n",
+        dump::sha256_hex(text.as_bytes())
+    ));
+    std::fs::write(dir.join("SHA256SUMS"), sums).unwrap();
+}
