@@ -189,3 +189,31 @@ fn restore_test_catches_a_consistently_rechecksummed_change() {
         );
     }
 }
+
+#[test]
+fn restore_test_passes_on_the_full_fixture() {
+    let server = Server::shared();
+    let names = common::load_full_fixture(server);
+    let root = tempfile::tempdir().unwrap();
+    let dir = dump_databases(
+        server,
+        root.path(),
+        &format!("{},{}", names.db, names.db2),
+        &["--threads", "2"],
+    );
+    let scratch = Server::start_new();
+    scratch.exec(&format!("CREATE USER '{}'@'localhost'", names.user));
+    let out = restore_test(&scratch, &dir);
+    out.assert_code(0);
+    let tables: usize = common::client::read_manifest(&dir)["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["tables"].as_array().unwrap().len())
+        .sum();
+    assert!(
+        out.stderr.contains(&format!("tables_compared={tables} ")),
+        "{}",
+        out.stderr
+    );
+}

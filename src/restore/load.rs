@@ -9,7 +9,7 @@ use mysql::Conn;
 
 use crate::error::server_message;
 use crate::manifest::ManifestFile;
-use crate::sql::split::Splitter;
+use crate::sql::split::{Quoting, Splitter};
 
 /// Where and why loading a file stopped.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -62,7 +62,8 @@ pub fn load_file(
     let decoder =
         zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(1 << 20, reader))
             .map_err(|e| fail(0, 0, format!("cannot decompress: {e}")))?;
-    for statement in Splitter::new(decoder) {
+    let mut splitter = Splitter::new(decoder);
+    while let Some(statement) = splitter.next() {
         let statement = statement.map_err(|e| fail(0, 0, e.to_string()))?;
         let (line, offset) = (statement.line, statement.offset);
         let text = String::from_utf8(statement.sql)
@@ -85,6 +86,12 @@ pub fn load_file(
         conn.query_drop(&text)
             .map_err(|e| fail(line, offset, server_message(&e)))?;
         sent(text.len() as u64);
+        // A statement may switch NO_BACKSLASH_ESCAPES (a routine created under it, say): split
+        // what follows as the server will read it, as the stock client does.
+        splitter.set_quoting(Quoting {
+            no_backslash_escapes: conn.no_backslash_escape(),
+            ..splitter.quoting()
+        });
     }
     Ok(())
 }

@@ -294,13 +294,16 @@ impl Run<'_> {
             let Some(r) = &rename else { return edited };
             let mut renamed = rename_statement(sql_now, r);
             if self.settings.rewrite_bodies && is_object_definition(file.kind) {
-                let body = renamed.as_deref().unwrap_or(sql_now);
-                let (old, new) = (
-                    format!("{}.", quote_ident(&r.from)),
-                    format!("{}.", quote_ident(&r.to)),
-                );
-                if body.contains(&old) {
-                    renamed = Some(body.replace(&old, &new));
+                // Every renamed database, so cross-database views follow too.
+                for other in &self.settings.renames {
+                    let body = renamed.as_deref().unwrap_or(sql_now);
+                    let (old, new) = (
+                        format!("{}.", quote_ident(&other.from)),
+                        format!("{}.", quote_ident(&other.to)),
+                    );
+                    if body.contains(&old) {
+                        renamed = Some(body.replace(&old, &new));
+                    }
                 }
             }
             let body = renamed.as_deref().unwrap_or(sql_now);
