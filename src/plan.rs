@@ -153,3 +153,178 @@ mod tests {
         assert_eq!(order, vec![0, 1]);
     }
 }
+
+/// One column of a unique index, as information_schema describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexColumn {
+    pub index: String,
+    pub column: String,
+    /// information_schema DATA_TYPE, lower case.
+    pub data_type: String,
+    pub nullable: bool,
+    /// A prefix index (`KEY (name(10))`).
+    pub prefix: bool,
+}
+
+/// How a big table is cut into ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkKey {
+    /// A single integer column: numeric ranges, sized from the rows seen.
+    Integer { column: String },
+    /// Any other usable key (composite, string, date…): walked in key order.
+    Walk { columns: Vec<String> },
+}
+
+const INTEGER_TYPES: [&str; 5] = ["tinyint", "smallint", "mediumint", "int", "bigint"];
+const WALKABLE_TYPES: [&str; 16] = [
+    "tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "char", "varchar", "binary",
+    "varbinary", "date", "datetime", "timestamp", "time", "year", "uuid",
+];
+
+/// Chooses the key to cut a table by: the primary key, else a unique index on NOT NULL columns
+/// (fewest columns first). `Err` says why there is none (the table is then read in one stream).
+pub fn choose_key(columns: &[IndexColumn]) -> Result<ChunkKey, String> {
+    let mut indexes: BTreeMap<&str, Vec<&IndexColumn>> = BTreeMap::new();
+    for c in columns {
+        indexes.entry(c.index.as_str()).or_default().push(c);
+    }
+    if indexes.is_empty() {
+        return Err("it has no primary key or unique index".to_string());
+    }
+    let usable = |cols: &Vec<&IndexColumn>| {
+        cols.iter().all(|c| {
+            !c.nullable && !c.prefix && WALKABLE_TYPES.contains(&c.data_type.as_str())
+        })
+    };
+    let mut candidates: Vec<(&str, &Vec<&IndexColumn>)> = indexes
+        .iter()
+        .filter(|(_, cols)| usable(cols))
+        .map(|(name, cols)| (*name, cols))
+        .collect();
+    candidates.sort_by_key(|(name, cols)| (*name != "PRIMARY", cols.len()));
+    let Some((_, cols)) = candidates.first() else {
+        return Err(
+            "no primary key or unique index on NOT NULL integer, string or temporal columns without prefix"
+                .to_string(),
+        );
+    };
+    if cols.len() == 1 && INTEGER_TYPES.contains(&cols[0].data_type.as_str()) {
+        return Ok(ChunkKey::Integer {
+            column: cols[0].column.clone(),
+        });
+    }
+    Ok(ChunkKey::Walk {
+        columns: cols.iter().map(|c| c.column.clone()).collect(),
+    })
+}
+
+/// Rows per chunk for a table of `rows` rows and `bytes` bytes (estimates), for chunks of about
+/// `chunk_bytes`; `None` when the table fits in one chunk.
+pub fn chunk_rows(rows: u64, bytes: u64, chunk_bytes: u64) -> Option<u64> {
+    if chunk_bytes == 0 || bytes <= chunk_bytes || rows < 2 {
+        return None;
+    }
+    let rows_per_chunk = u128::from(rows) * u128::from(chunk_bytes) / u128::from(bytes);
+    Some(u64::try_from(rows_per_chunk).unwrap_or(u64::MAX).max(1000))
+}
+
+/// The first width of an integer range: the key span spread over the estimated rows.
+pub fn initial_step(min: i128, max: i128, estimated_rows: u64, target_rows: u64) -> i128 {
+    let span = (max - min).max(0) + 1;
+    let rows = i128::from(estimated_rows.max(1));
+    (span.saturating_mul(i128::from(target_rows)) / rows).max(1)
+}
+
+/// The next width of an integer range after a range of `width` held `rows` rows: scaled towards
+/// `target_rows`, at most 8 times wider (4 times after an empty range) or 8 times narrower, never 0.
+/// Sparse keys grow the step geometrically, so empty ranges stay few.
+pub fn next_step(width: i128, rows: u64, target_rows: u64) -> i128 {
+    let width = width.max(1);
+    let next = if rows == 0 {
+        width.saturating_mul(4)
+    } else {
+        let scaled = width.saturating_mul(i128::from(target_rows)) / i128::from(rows);
+        scaled.clamp((width / 8).max(1), width.saturating_mul(8))
+    };
+    next.max(1)
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+
+    fn col(index: &str, column: &str, ty: &str, nullable: bool) -> IndexColumn {
+        IndexColumn {
+            index: index.into(),
+            column: column.into(),
+            data_type: ty.into(),
+            nullable,
+            prefix: false,
+        }
+    }
+
+    #[test]
+    fn keys_are_chosen_primary_first_then_the_narrowest_unique() {
+        let int = |c: &str| ChunkKey::Integer { column: c.into() };
+        let walk = |c: &[&str]| ChunkKey::Walk {
+            columns: c.iter().map(|s| s.to_string()).collect(),
+        };
+        let cases: Vec<(Vec<IndexColumn>, Result<ChunkKey, ()>)> = vec![
+            (vec![col("PRIMARY", "id", "bigint", false)], Ok(int("id"))),
+            (
+                vec![
+                    col("PRIMARY", "a", "int", false),
+                    col("PRIMARY", "b", "varchar", false),
+                ],
+                Ok(walk(&["a", "b"])),
+            ),
+            (vec![col("PRIMARY", "code", "varchar", false)], Ok(walk(&["code"]))),
+            (
+                vec![
+                    col("u_wide", "x", "int", false),
+                    col("u_wide", "y", "int", false),
+                    col("u_one", "z", "int", false),
+                ],
+                Ok(int("z")),
+            ),
+            (vec![col("u_null", "x", "int", true)], Err(())),
+            (vec![col("PRIMARY", "f", "double", false)], Err(())),
+            (vec![], Err(())),
+        ];
+        for (cols, want) in cases {
+            assert_eq!(choose_key(&cols).map_err(|_| ()), want, "{cols:?}");
+        }
+        let mut prefixed = col("PRIMARY", "name", "varchar", false);
+        prefixed.prefix = true;
+        assert!(choose_key(&[prefixed]).is_err());
+    }
+
+    #[test]
+    fn only_tables_bigger_than_a_chunk_are_cut() {
+        assert_eq!(chunk_rows(1000, 1 << 20, 64 << 20), None);
+        assert_eq!(chunk_rows(1_000_000, 200 << 20, 64 << 20), Some(320_000));
+        assert_eq!(chunk_rows(1_000_000, 200 << 20, 0), None);
+        // Never absurdly small chunks for wide rows.
+        assert_eq!(chunk_rows(10, 1 << 30, 1 << 20), Some(1000));
+    }
+
+    #[test]
+    fn integer_steps_adapt_and_sparse_keys_grow_fast() {
+        assert_eq!(initial_step(1, 1_000_000, 1_000_000, 1000), 1000);
+        let full = initial_step(i64::MIN.into(), i64::MAX.into(), 20_000, 1000);
+        assert!(full > 0 && full < i128::from(u64::MAX));
+        assert_eq!(next_step(1000, 1000, 1000), 1000);
+        assert_eq!(next_step(1000, 2000, 1000), 500);
+        assert_eq!(next_step(1000, 1_000_000, 1000), 125);
+        assert_eq!(next_step(1000, 10, 1000), 8000);
+        assert_eq!(next_step(1000, 0, 1000), 4000);
+        assert_eq!(next_step(1, 5, 1), 1);
+        // Across the whole BIGINT range, empty ranges are logarithmic in the span.
+        let (mut width, mut empties) = (1i128, 0);
+        while width < i128::from(u64::MAX) {
+            width = next_step(width, 0, 1000);
+            empties += 1;
+        }
+        assert!(empties <= 33, "{empties}");
+    }
+}

@@ -308,6 +308,31 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
     Ok(DataColumns { columns, history })
 }
 
+/// The columns of the table's unique indexes (primary key first), for choosing a chunk key.
+pub fn unique_index_columns(conn: &mut Conn, table: &TableInfo) -> Result<Vec<crate::plan::IndexColumn>> {
+    let rows: Vec<Row> = conn
+        .query(format!(
+            "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE, c.IS_NULLABLE, s.SUB_PART \
+             FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c \
+               ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME \
+             WHERE s.TABLE_SCHEMA = {} AND s.TABLE_NAME = {} AND s.NON_UNIQUE = 0 \
+             ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX",
+            quote_string(&table.database),
+            quote_string(&table.name)
+        ))
+        .context(|| format!("reading the unique indexes of {}", table.qualified()))?;
+    Ok(rows
+        .iter()
+        .map(|r| crate::plan::IndexColumn {
+            index: text(r, 0),
+            column: text(r, 1),
+            data_type: text(r, 2).to_ascii_lowercase(),
+            nullable: text(r, 3) == "YES",
+            prefix: opt_text(r, 4).is_some(),
+        })
+        .collect())
+}
+
 /// Runs a `SHOW CREATE …` and returns the row, or an object error naming `object`.
 pub fn show_create(conn: &mut Conn, statement: &str, object: &str) -> Result<Row> {
     let row: Option<Row> = conn.query_first(statement).map_err(|e| Error::Object {

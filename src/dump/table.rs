@@ -61,26 +61,61 @@ pub fn dump_table(
         }),
         TableKind::View => Err(object_error(table, "a view is not a table")),
         TableKind::Base | TableKind::SystemVersioned => {
-            let schema_file = schema_file(conn, dir, table, settings)?;
-            let columns = schema::data_columns(conn, table)?;
-            if columns.history && !server.has_insert_history() {
-                log::warn!(
-                    "{}: this server cannot insert history rows (MariaDB 10.11 needed); dumping current rows only",
-                    table.qualified()
-                );
-            }
-            let history = columns.history && server.has_insert_history();
-            let (data, entry) = data_file(
-                conn, server, dir, job, &columns, history, settings, progress,
-            )?;
+            let (schema_file, read) = open_table(conn, server, dir, table, settings)?;
+            let (data, stats) =
+                data_file(conn, server, dir, &read, &RowRange::default(), settings, progress)?;
             let mut files = vec![schema_file];
             files.extend(data);
             Ok(TableOutput {
                 files,
-                entry: Some(entry),
+                entry: Some(stats.entry(&read)),
             })
         }
     }
+}
+
+/// A table whose rows are being read: which columns, and whether history rows come too.
+#[derive(Debug, Clone)]
+pub struct TableRead {
+    pub table: TableInfo,
+    pub columns: DataColumns,
+    pub history: bool,
+}
+
+/// Writes the table's schema file and reads how its rows are to be read.
+pub fn open_table(
+    conn: &mut Conn,
+    server: &Server,
+    dir: &Path,
+    table: &TableInfo,
+    settings: TableSettings,
+) -> Result<(DumpedFile, TableRead)> {
+    let schema_file = schema_file(conn, dir, table, settings)?;
+    let columns = schema::data_columns(conn, table)?;
+    if columns.history && !server.has_insert_history() {
+        log::warn!(
+            "{}: this server cannot insert history rows (MariaDB 10.11 needed); dumping current rows only",
+            table.qualified()
+        );
+    }
+    let history = columns.history && server.has_insert_history();
+    Ok((
+        schema_file,
+        TableRead {
+            table: table.clone(),
+            columns,
+            history,
+        },
+    ))
+}
+
+/// Which rows of a table one data file holds: all of them, or one chunk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowRange {
+    /// `WHERE` condition (without the keyword) selecting the chunk.
+    pub condition: Option<String>,
+    /// 1-based chunk number; it names the file `table.00001.sql.zst`.
+    pub chunk: Option<u32>,
 }
 
 fn table_dir(table: &TableInfo) -> String {
@@ -246,46 +281,53 @@ pub fn insert_head(table: &TableInfo, columns: &DataColumns) -> Vec<u8> {
     head
 }
 
-#[allow(clippy::too_many_arguments)]
-fn data_file(
+/// Writes the data file of `range` (none when it holds no rows) and says what it held.
+pub fn data_file(
     conn: &mut Conn,
     server: &Server,
     dir: &Path,
-    job: &Job,
-    columns: &DataColumns,
-    history: bool,
+    read: &TableRead,
+    range: &RowRange,
     settings: TableSettings,
     progress: &dyn Progress,
-) -> Result<(Option<DumpedFile>, TableEntry)> {
-    let table = &job.table;
-    let rel = format!("{}/{}.sql.zst", table_dir(table), file_name(&table.name));
+) -> Result<(Option<DumpedFile>, StreamStats)> {
+    let table = &read.table;
+    let rel = match range.chunk {
+        Some(n) => format!("{}/{}.{n:05}.sql.zst", table_dir(table), file_name(&table.name)),
+        None => format!("{}/{}.sql.zst", table_dir(table), file_name(&table.name)),
+    };
+    let mut sql = select_sql(server, table, &read.columns, read.history);
+    if let Some(c) = &range.condition {
+        sql.push_str(" WHERE ");
+        sql.push_str(c);
+    }
     let mut file: Option<SqlFile> = None;
-    let result = stream_rows(
-        conn, server, dir, &rel, job, columns, history, settings, progress, &mut file,
-    );
-    match result {
+    let id = match range.chunk {
+        Some(n) => format!("{}.{}#{n}", table.database, table.name),
+        None => format!("{}.{}", table.database, table.name),
+    };
+    let target = Target {
+        dir,
+        rel: &rel,
+        id: &id,
+        settings,
+        progress,
+    };
+    match stream_rows(conn, read, &sql, &target, &mut file) {
         Ok(stats) => {
-            let fingerprint = stats.fingerprint;
             let record = match file {
                 Some(f) => Some(f.finish()?),
                 None => None,
-            };
-            let entry = TableEntry {
-                name: table.name.clone(),
-                rows: fingerprint.rows(),
-                bytes: stats.bytes,
-                fingerprint: fingerprint.to_text(),
-                history,
             };
             let dumped = record.map(|record| DumpedFile {
                 record,
                 kind: FileKind::TableData,
                 database: Some(table.database.clone()),
                 table: Some(table.name.clone()),
-                rows: Some(fingerprint.rows()),
+                rows: Some(stats.fingerprint.rows()),
                 max_statement_bytes: Some(stats.max_statement),
             });
-            Ok((dumped, entry))
+            Ok((dumped, stats))
         }
         Err(e) => {
             drop(file);
@@ -354,32 +396,56 @@ pub fn table_fingerprint(
     Ok(fingerprint)
 }
 
-/// What streaming a table's rows produced.
-struct StreamStats {
-    fingerprint: Fingerprint,
+/// What streaming a table's (or chunk's) rows produced.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamStats {
+    pub fingerprint: Fingerprint,
     /// Bytes of INSERT statements.
-    bytes: u64,
+    pub bytes: u64,
     /// The largest INSERT statement.
-    max_statement: u64,
+    pub max_statement: u64,
 }
 
-#[allow(clippy::too_many_arguments)]
+impl StreamStats {
+    /// Adds the stats of another chunk of the same table.
+    pub fn merge(&mut self, other: &StreamStats) {
+        self.fingerprint.merge(&other.fingerprint);
+        self.bytes += other.bytes;
+        self.max_statement = self.max_statement.max(other.max_statement);
+    }
+
+    /// The manifest entry of a table with these stats.
+    pub fn entry(&self, read: &TableRead) -> TableEntry {
+        TableEntry {
+            name: read.table.name.clone(),
+            rows: self.fingerprint.rows(),
+            bytes: self.bytes,
+            fingerprint: self.fingerprint.to_text(),
+            history: read.history,
+        }
+    }
+}
+
+/// Where a data file goes and who hears of its progress.
+struct Target<'a> {
+    dir: &'a Path,
+    rel: &'a str,
+    id: &'a str,
+    settings: TableSettings,
+    progress: &'a dyn Progress,
+}
+
 fn stream_rows(
     conn: &mut Conn,
-    server: &Server,
-    dir: &Path,
-    rel: &str,
-    job: &Job,
-    columns: &DataColumns,
-    history: bool,
-    settings: TableSettings,
-    progress: &dyn Progress,
+    read: &TableRead,
+    sql: &str,
+    target: &Target<'_>,
     file: &mut Option<SqlFile>,
 ) -> Result<StreamStats> {
-    let table = &job.table;
-    let id = job.id();
-    let sql = select_sql(server, table, columns, history);
-    let mut builder = InsertBuilder::new(insert_head(table, columns), settings.max_statement_bytes);
+    let table = &read.table;
+    let (settings, progress, id) = (target.settings, target.progress, target.id);
+    let mut builder =
+        InsertBuilder::new(insert_head(table, &read.columns), settings.max_statement_bytes);
     let mut fingerprint = Fingerprint::default();
     let mut bytes = 0u64;
     let mut max_statement = 0u64;
@@ -387,11 +453,11 @@ fn stream_rows(
     let session = Session {
         database: Some(&table.database),
         data: true,
-        history,
+        history: read.history,
     };
     let mut emit = |stmt: &[u8], rows: u64| -> Result<()> {
         if file.is_none() {
-            let mut f = SqlFile::create(dir, rel, settings.compress_level)?;
+            let mut f = SqlFile::create(target.dir, target.rel, settings.compress_level)?;
             f.write_all(header(&title, session).as_bytes())?;
             *file = Some(f);
         }
@@ -400,10 +466,10 @@ fn stream_rows(
         }
         bytes += stmt.len() as u64;
         max_statement = max_statement.max(stmt.len() as u64);
-        progress.advance(&id, rows, stmt.len() as u64);
+        progress.advance(id, rows, stmt.len() as u64);
         Ok(())
     };
-    for_each_row(conn, table, &sql, |row| {
+    for_each_row(conn, table, sql, |row| {
         fingerprint.add_row(row);
         builder.push(row, &mut emit)
     })?;
