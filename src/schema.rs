@@ -309,7 +309,10 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
 }
 
 /// The columns of the table's unique indexes (primary key first), for choosing a chunk key.
-pub fn unique_index_columns(conn: &mut Conn, table: &TableInfo) -> Result<Vec<crate::plan::IndexColumn>> {
+pub fn unique_index_columns(
+    conn: &mut Conn,
+    table: &TableInfo,
+) -> Result<Vec<crate::plan::IndexColumn>> {
     let rows: Vec<Row> = conn
         .query(format!(
             "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE, c.IS_NULLABLE, s.SUB_PART \

@@ -117,6 +117,10 @@ pub struct DumpArgs {
     /// Largest INSERT statement in bytes (a single larger row stands alone); K, M suffixes allowed.
     #[arg(long, default_value = "1M")]
     pub max_statement_bytes: String,
+    /// Tables estimated larger than this are cut into chunks of about this size, read in
+    /// parallel (K, M, G suffixes; 0: never).
+    #[arg(long, default_value = "64M")]
+    pub chunk_size: String,
     /// zstd compression level (1-19; negative for faster).
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub compress_level: i32,

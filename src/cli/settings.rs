@@ -160,6 +160,12 @@ pub fn dump_settings(args: &DumpArgs) -> anyhow::Result<DumpSettings> {
         .into());
     }
     let consistency = args.consistency.parse()?;
+    let chunk_bytes = parse_size(&args.chunk_size).ok_or_else(|| {
+        mybak::Error::Settings(format!(
+            "--chunk-size {:?}: expected a size like 64M, or 0 for no chunks",
+            args.chunk_size
+        ))
+    })? as u64;
     Ok(DumpSettings {
         conn,
         output_dir: args.output_dir.clone(),
@@ -171,5 +177,6 @@ pub fn dump_settings(args: &DumpArgs) -> anyhow::Result<DumpSettings> {
         threads,
         max_statement_bytes,
         compress_level: args.compress_level,
+        chunk_bytes,
     })
 }

@@ -3,13 +3,13 @@
 //! Workers (one connection each, all inside the snapshot) take tables largest first; the main
 //! connection writes databases, routines, views, triggers, events and accounts meanwhile.
 
+pub mod chunk;
 pub mod fingerprint;
 mod objects;
 pub mod table;
+mod workers;
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
@@ -19,8 +19,7 @@ use crate::conn::{self, ConnSettings};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::manifest::{
-    Consistency, DatabaseEntry, Failure, FileKind, Manifest, ManifestFile, Status, TableEntry,
-    FORMAT_VERSION,
+    Consistency, DatabaseEntry, Failure, FileKind, Manifest, ManifestFile, Status, FORMAT_VERSION,
 };
 use crate::progress::Progress;
 use crate::schema::{self, Catalog, TableInfo, TableKind};
@@ -29,7 +28,8 @@ use crate::snapshot::{self, Server};
 use crate::store::{dump_name, DumpDir};
 
 use objects::ObjectWriter;
-use table::{TableOutput, TableSettings};
+use table::TableSettings;
+use workers::{run_workers, Results, WorkerContext};
 
 /// Everything a dump needs to know, resolved by the caller.
 #[derive(Debug, Clone)]
@@ -45,6 +45,8 @@ pub struct DumpSettings {
     pub threads: usize,
     pub max_statement_bytes: usize,
     pub compress_level: i32,
+    /// Tables estimated larger than this are cut into chunks of about this size (0: never).
+    pub chunk_bytes: u64,
 }
 
 /// A finished dump: where it is and what its manifest says.
@@ -77,14 +79,6 @@ impl Job {
     pub fn id(&self) -> String {
         format!("{}.{}", self.table.database, self.table.name)
     }
-}
-
-/// What the workers produced.
-#[derive(Default)]
-struct Results {
-    files: Vec<DumpedFile>,
-    tables: Vec<(String, TableEntry)>,
-    failures: Vec<Failure>,
 }
 
 fn connect(settings: &ConnSettings, server: &Server) -> Result<Conn> {
@@ -146,6 +140,11 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
         dir: &dir,
         settings: table_settings,
         per_table: settings.consistency == Consistency::PerTable,
+        // Chunks of one table are one point in time only inside one snapshot.
+        chunk_bytes: match settings.consistency {
+            Consistency::PerTable => 0,
+            _ => settings.chunk_bytes,
+        },
         progress,
     };
     if let Some(lock) = lock {
@@ -228,111 +227,6 @@ fn begin(
             Ok((workers, binlog, None, Results::default()))
         }
     }
-}
-
-struct WorkerContext<'a> {
-    server: &'a Server,
-    dir: &'a std::path::Path,
-    settings: TableSettings,
-    per_table: bool,
-    progress: &'a dyn Progress,
-}
-
-/// Runs `jobs` on the worker connections until the queue is empty, while `alongside` runs on the
-/// calling thread. A worker whose connection breaks stops; jobs nobody could take are failures.
-fn run_workers(
-    ctx: &WorkerContext<'_>,
-    workers: &mut [Option<Conn>],
-    jobs: Vec<Job>,
-    results: &mut Results,
-    alongside: impl FnOnce(()) -> Result<()>,
-) -> Result<()> {
-    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<Job>>());
-    let shared = Mutex::new(std::mem::take(results));
-    let outcome = std::thread::scope(|scope| {
-        for slot in workers.iter_mut() {
-            let (queue, shared) = (&queue, &shared);
-            scope.spawn(move || worker_loop(ctx, slot, queue, shared));
-        }
-        alongside(())
-    });
-    let mut collected = shared.into_inner().unwrap_or_else(|p| p.into_inner());
-    let left = queue.into_inner().unwrap_or_else(|p| p.into_inner());
-    for job in left {
-        collected.failures.push(Failure {
-            kind: kind_name(&job.table).to_string(),
-            database: Some(job.table.database.clone()),
-            name: job.table.name.clone(),
-            error: "not dumped: every connection to the server was lost".to_string(),
-        });
-    }
-    *results = collected;
-    outcome
-}
-
-fn kind_name(t: &TableInfo) -> &'static str {
-    match t.kind {
-        TableKind::Sequence => "sequence",
-        TableKind::View => "view",
-        _ => "table",
-    }
-}
-
-fn worker_loop(
-    ctx: &WorkerContext<'_>,
-    slot: &mut Option<Conn>,
-    queue: &Mutex<VecDeque<Job>>,
-    shared: &Mutex<Results>,
-) {
-    loop {
-        let Some(conn) = slot.as_mut() else { return };
-        let job = match queue.lock() {
-            Ok(mut q) => q.pop_front(),
-            Err(_) => return,
-        };
-        let Some(job) = job else { return };
-        let id = job.id();
-        ctx.progress.table_started(&id, job.table.estimated_rows);
-        let outcome = dump_one(ctx, conn, &job);
-        ctx.progress.table_finished(&id);
-        let lost = outcome.is_err() && conn.ping().is_err();
-        let Ok(mut r) = shared.lock() else { return };
-        match outcome {
-            Ok(out) => {
-                r.files.extend(out.files);
-                if let Some(entry) = out.entry {
-                    r.tables.push((job.table.database.clone(), entry));
-                }
-            }
-            Err(e) => {
-                log::debug!("{id}: {e}");
-                r.failures.push(Failure {
-                    kind: kind_name(&job.table).to_string(),
-                    database: Some(job.table.database.clone()),
-                    name: job.table.name.clone(),
-                    error: e.detail(),
-                });
-            }
-        }
-        if lost {
-            log::error!("a connection to the server was lost; its worker stops");
-            *slot = None;
-        }
-    }
-}
-
-fn dump_one(ctx: &WorkerContext<'_>, conn: &mut Conn, job: &Job) -> Result<TableOutput> {
-    if ctx.per_table {
-        snapshot::begin_snapshot(conn)?;
-    }
-    let out = table::dump_table(conn, ctx.server, ctx.dir, job, ctx.settings, ctx.progress);
-    if ctx.per_table {
-        let ended = snapshot::end_snapshot(conn);
-        if out.is_ok() {
-            ended?;
-        }
-    }
-    out
 }
 
 type ObjectFiles = (Vec<DumpedFile>, Vec<Failure>);

@@ -62,8 +62,21 @@ pub fn dump_table(
         TableKind::View => Err(object_error(table, "a view is not a table")),
         TableKind::Base | TableKind::SystemVersioned => {
             let (schema_file, read) = open_table(conn, server, dir, table, settings)?;
-            let (data, stats) =
-                data_file(conn, server, dir, &read, &RowRange::default(), settings, progress)?;
+            let (data, stats) = match data_file(
+                conn,
+                server,
+                dir,
+                &read,
+                &RowRange::default(),
+                settings,
+                progress,
+            ) {
+                Ok(v) => v,
+                Err(e) => {
+                    let _ = std::fs::remove_file(dir.join(&schema_file.record.path));
+                    return Err(e);
+                }
+            };
             let mut files = vec![schema_file];
             files.extend(data);
             Ok(TableOutput {
@@ -293,7 +306,11 @@ pub fn data_file(
 ) -> Result<(Option<DumpedFile>, StreamStats)> {
     let table = &read.table;
     let rel = match range.chunk {
-        Some(n) => format!("{}/{}.{n:05}.sql.zst", table_dir(table), file_name(&table.name)),
+        Some(n) => format!(
+            "{}/{}.{n:05}.sql.zst",
+            table_dir(table),
+            file_name(&table.name)
+        ),
         None => format!("{}/{}.sql.zst", table_dir(table), file_name(&table.name)),
     };
     let mut sql = select_sql(server, table, &read.columns, read.history);
@@ -444,8 +461,10 @@ fn stream_rows(
 ) -> Result<StreamStats> {
     let table = &read.table;
     let (settings, progress, id) = (target.settings, target.progress, target.id);
-    let mut builder =
-        InsertBuilder::new(insert_head(table, &read.columns), settings.max_statement_bytes);
+    let mut builder = InsertBuilder::new(
+        insert_head(table, &read.columns),
+        settings.max_statement_bytes,
+    );
     let mut fingerprint = Fingerprint::default();
     let mut bytes = 0u64;
     let mut max_statement = 0u64;
