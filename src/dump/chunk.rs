@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use mysql::prelude::Queryable;
 use mysql::Conn;
 
-use crate::dump::table::{for_each_row, RowRange, StreamStats, TableRead};
+use crate::dump::rows::{each_row, StreamStats};
+use crate::dump::table::{RowRange, TableRead};
 use crate::dump::DumpedFile;
 use crate::error::{server_message, Error, Result};
 use crate::manifest::TableEntry;
@@ -301,7 +302,7 @@ impl ChunkedTable {
             rows.max(1) - 1
         ));
         let mut found = None;
-        for_each_row(conn, &self.read.table, &sql, |row| {
+        each_row(conn, &self.read.table, &sql, |row| {
             found = Some(split_tuple(row, columns.len()));
             Ok(())
         })?;
@@ -367,7 +368,7 @@ impl ChunkedTable {
     }
 }
 
-/// Splits a literal tuple `(a,b,…)` as `for_each_row` writes it into its literals.
+/// Splits a literal tuple `(a,b,…)` as `rows::for_each_row` writes it into its literals.
 fn split_tuple(row: &[u8], columns: usize) -> Vec<Vec<u8>> {
     let inner = &row[1..row.len().saturating_sub(1)];
     let mut out = Vec::with_capacity(columns);

@@ -6,6 +6,7 @@
 pub mod chunk;
 pub mod fingerprint;
 mod objects;
+pub mod rows;
 pub mod table;
 mod workers;
 

@@ -6,6 +6,7 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::dump::fingerprint::Fingerprint;
+use crate::dump::rows::{each_row, stream_rows, StreamStats, Target};
 use crate::dump::{DumpedFile, Job};
 use crate::error::{server_message, Error, Result};
 use crate::manifest::{FileKind, TableEntry};
@@ -14,8 +15,6 @@ use crate::schema::{self, DataColumns, TableInfo, TableKind};
 use crate::sink::SqlFile;
 use crate::snapshot::Server;
 use crate::sql::ident::{file_name, push_ident, qualified, quote_ident};
-use crate::sql::insert::InsertBuilder;
-use crate::sql::literal::{push_value, ValueKind};
 use crate::sql::script::{header, Session};
 
 /// What dumping one table produced.
@@ -33,7 +32,7 @@ pub struct TableSettings {
     pub compress_level: i32,
 }
 
-fn object_error(table: &TableInfo, e: impl std::fmt::Display) -> Error {
+pub(crate) fn object_error(table: &TableInfo, e: impl std::fmt::Display) -> Error {
     let what = match table.kind {
         TableKind::Sequence => "sequence",
         _ => "table",
@@ -354,47 +353,6 @@ pub fn data_file(
     }
 }
 
-/// Runs `sql` (a SELECT over `table`) and hands each row to `on_row` as the SQL literal tuple
-/// `(v1,v2,…)` the dump writes for it: the one place rows become SQL.
-pub fn for_each_row(
-    conn: &mut Conn,
-    table: &TableInfo,
-    sql: &str,
-    mut on_row: impl FnMut(&[u8]) -> Result<()>,
-) -> Result<()> {
-    let mut result = conn
-        .query_iter(sql)
-        .map_err(|e| object_error(table, server_message(&e)))?;
-    let kinds: Vec<ValueKind> = result
-        .columns()
-        .as_ref()
-        .iter()
-        .map(ValueKind::from_column)
-        .collect();
-    let set = result
-        .iter()
-        .ok_or_else(|| object_error(table, "the SELECT returned no result set"))?;
-    let mut row_buf: Vec<u8> = Vec::with_capacity(4096);
-    for row in set {
-        let row = row.map_err(|e| object_error(table, server_message(&e)))?;
-        row_buf.clear();
-        row_buf.push(b'(');
-        for (i, kind) in kinds.iter().enumerate() {
-            if i > 0 {
-                row_buf.push(b',');
-            }
-            let value = match row.as_ref(i) {
-                Some(mysql::Value::Bytes(b)) => Some(b.as_slice()),
-                _ => None,
-            };
-            push_value(&mut row_buf, *kind, value);
-        }
-        row_buf.push(b')');
-        on_row(&row_buf)?;
-    }
-    Ok(())
-}
-
 /// The fingerprint of a table's rows as they are now, read exactly as a dump reads them
 /// (`mybak verify --restore-test` compares it with the one recorded at dump time).
 pub fn table_fingerprint(
@@ -406,96 +364,9 @@ pub fn table_fingerprint(
     let history = columns.history && server.has_insert_history();
     let sql = select_sql(server, table, &columns, history);
     let mut fingerprint = Fingerprint::default();
-    for_each_row(conn, table, &sql, |row| {
+    each_row(conn, table, &sql, |row| {
         fingerprint.add_row(row);
         Ok(())
     })?;
     Ok(fingerprint)
-}
-
-/// What streaming a table's (or chunk's) rows produced.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StreamStats {
-    pub fingerprint: Fingerprint,
-    /// Bytes of INSERT statements.
-    pub bytes: u64,
-    /// The largest INSERT statement.
-    pub max_statement: u64,
-}
-
-impl StreamStats {
-    /// Adds the stats of another chunk of the same table.
-    pub fn merge(&mut self, other: &StreamStats) {
-        self.fingerprint.merge(&other.fingerprint);
-        self.bytes += other.bytes;
-        self.max_statement = self.max_statement.max(other.max_statement);
-    }
-
-    /// The manifest entry of a table with these stats.
-    pub fn entry(&self, read: &TableRead) -> TableEntry {
-        TableEntry {
-            name: read.table.name.clone(),
-            rows: self.fingerprint.rows(),
-            bytes: self.bytes,
-            fingerprint: self.fingerprint.to_text(),
-            history: read.history,
-        }
-    }
-}
-
-/// Where a data file goes and who hears of its progress.
-struct Target<'a> {
-    dir: &'a Path,
-    rel: &'a str,
-    id: &'a str,
-    settings: TableSettings,
-    progress: &'a dyn Progress,
-}
-
-fn stream_rows(
-    conn: &mut Conn,
-    read: &TableRead,
-    sql: &str,
-    target: &Target<'_>,
-    file: &mut Option<SqlFile>,
-) -> Result<StreamStats> {
-    let table = &read.table;
-    let (settings, progress, id) = (target.settings, target.progress, target.id);
-    let mut builder = InsertBuilder::new(
-        insert_head(table, &read.columns),
-        settings.max_statement_bytes,
-    );
-    let mut fingerprint = Fingerprint::default();
-    let mut bytes = 0u64;
-    let mut max_statement = 0u64;
-    let title = format!("table data {}", table.qualified());
-    let session = Session {
-        database: Some(&table.database),
-        data: true,
-        history: read.history,
-    };
-    let mut emit = |stmt: &[u8], rows: u64| -> Result<()> {
-        if file.is_none() {
-            let mut f = SqlFile::create(target.dir, target.rel, settings.compress_level)?;
-            f.write_all(header(&title, session).as_bytes())?;
-            *file = Some(f);
-        }
-        if let Some(f) = file.as_mut() {
-            f.write_all(stmt)?;
-        }
-        bytes += stmt.len() as u64;
-        max_statement = max_statement.max(stmt.len() as u64);
-        progress.advance(id, rows, stmt.len() as u64);
-        Ok(())
-    };
-    for_each_row(conn, table, sql, |row| {
-        fingerprint.add_row(row);
-        builder.push(row, &mut emit)
-    })?;
-    builder.flush(&mut emit)?;
-    Ok(StreamStats {
-        fingerprint,
-        bytes,
-        max_statement,
-    })
 }

@@ -1,4 +1,7 @@
 //! Multi-row INSERT statements no larger than a byte limit (a single larger row stands alone).
+//!
+//! Rows are written straight into the statement buffer: a row is never copied, so a huge row
+//! costs its SQL text once (the buffer shrinks back after it).
 
 /// Accumulates rows into `INSERT INTO … VALUES (…),(…);` statements.
 #[derive(Debug)]
@@ -7,6 +10,10 @@ pub struct InsertBuilder {
     max_bytes: usize,
     stmt: Vec<u8>,
     rows: u64,
+    /// Where the `,\n` before the current row starts.
+    sep_start: usize,
+    /// Where the current row starts.
+    row_start: usize,
 }
 
 impl InsertBuilder {
@@ -17,27 +24,51 @@ impl InsertBuilder {
             head,
             max_bytes,
             rows: 0,
+            sep_start: 0,
+            row_start: 0,
         }
     }
 
-    /// Adds one row tuple `(…)`. When it would not fit, the statement so far is completed and returned
-    /// through `emit` first.
-    pub fn push<E>(
-        &mut self,
-        row: &[u8],
-        emit: &mut impl FnMut(&[u8], u64) -> Result<(), E>,
-    ) -> Result<(), E> {
-        if self.rows > 0 && self.stmt.len() + 1 + row.len() + 2 > self.max_bytes {
-            self.flush(emit)?;
-        }
+    /// The buffer to write the next row tuple `(…)` into (append only).
+    pub fn row_buffer(&mut self) -> &mut Vec<u8> {
+        self.sep_start = self.stmt.len();
         if self.rows == 0 {
             self.stmt.extend_from_slice(&self.head);
             self.stmt.push(b'\n');
         } else {
             self.stmt.extend_from_slice(b",\n");
         }
-        self.stmt.extend_from_slice(row);
+        self.row_start = self.stmt.len();
+        &mut self.stmt
+    }
+
+    /// Whether a row of about `size` bytes can join the pending statement (always, when empty).
+    pub fn fits(&self, size: usize) -> bool {
+        self.rows == 0 || self.stmt.len() + 2 + size + 2 <= self.max_bytes
+    }
+
+    /// The row written since the last [`InsertBuilder::row_buffer`].
+    pub fn row(&self) -> &[u8] {
+        &self.stmt[self.row_start..]
+    }
+
+    /// Completes the row. When the statement would grow past the limit with it, the statement
+    /// before it is completed and handed to `emit` (with its row count) first.
+    pub fn end_row<E>(
+        &mut self,
+        emit: &mut impl FnMut(&[u8], u64) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.rows += 1;
+        if self.rows > 1 && self.stmt.len() + 2 > self.max_bytes {
+            // `,\n` before the new row becomes the end of the previous statement.
+            self.stmt[self.sep_start] = b';';
+            let result = emit(&self.stmt[..self.sep_start + 2], self.rows - 1);
+            let body = self.head.len() + 1;
+            self.stmt.drain(body..self.row_start);
+            self.row_start = body;
+            self.rows = 1;
+            result?;
+        }
         Ok(())
     }
 
@@ -54,6 +85,10 @@ impl InsertBuilder {
         self.rows = 0;
         let result = emit(&self.stmt, rows);
         self.stmt.clear();
+        // After a huge row, give its memory back.
+        if self.stmt.capacity() > 4 * self.max_bytes.max(1 << 20) {
+            self.stmt.shrink_to(self.max_bytes.min(16 << 20) + 1024);
+        }
         result
     }
 }
@@ -70,7 +105,9 @@ mod tests {
             Ok(())
         };
         for r in rows {
-            b.push(r.as_bytes(), &mut emit).unwrap();
+            b.row_buffer().extend_from_slice(r.as_bytes());
+            assert_eq!(b.row(), r.as_bytes());
+            b.end_row(&mut emit).unwrap();
         }
         b.flush(&mut emit).unwrap();
         out
@@ -84,21 +121,52 @@ mod tests {
             vec![("INSERT INTO `t` VALUES\n(1),\n(2),\n(3);\n".to_string(), 3)]
         );
         let out = run(&["(1)", "(2)", "(3)"], 34);
-        assert_eq!(out.len(), 2);
+        assert_eq!(
+            out,
+            vec![
+                ("INSERT INTO `t` VALUES\n(1),\n(2);\n".to_string(), 2),
+                ("INSERT INTO `t` VALUES\n(3);\n".to_string(), 1)
+            ]
+        );
         assert!(out.iter().all(|(s, _)| s.len() <= 34), "{out:?}");
-        assert_eq!(out.iter().map(|(_, n)| n).sum::<u64>(), 3);
     }
 
     #[test]
     fn a_row_larger_than_the_limit_stands_alone() {
         let big = format!("('{}')", "x".repeat(100));
         let out = run(&["(1)", &big, "(2)"], 40);
-        assert_eq!(out.len(), 3);
-        assert_eq!(out[1].0, format!("INSERT INTO `t` VALUES\n{big};\n"));
+        assert_eq!(
+            out,
+            vec![
+                ("INSERT INTO `t` VALUES\n(1);\n".to_string(), 1),
+                (format!("INSERT INTO `t` VALUES\n{big};\n"), 1),
+                ("INSERT INTO `t` VALUES\n(2);\n".to_string(), 1)
+            ]
+        );
     }
 
     #[test]
     fn no_rows_no_statement() {
         assert!(run(&[], 100).is_empty());
+    }
+
+    #[test]
+    fn every_row_lands_in_exactly_one_statement() {
+        for max in [30, 45, 64, 200] {
+            let rows: Vec<String> = (0..50)
+                .map(|i| format!("({i},'{}')", "y".repeat(i % 7)))
+                .collect();
+            let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+            let out = run(&refs, max);
+            let joined: String = out.iter().map(|(s, _)| s.as_str()).collect();
+            for r in &rows {
+                assert_eq!(
+                    joined.matches(&format!("\n{r}")).count(),
+                    1,
+                    "{r} at max {max}"
+                );
+            }
+            assert_eq!(out.iter().map(|(_, n)| n).sum::<u64>(), 50);
+        }
     }
 }

@@ -1,0 +1,81 @@
+//! Memory stays bounded: a dump's peak RSS does not grow with table size, and a huge row costs
+//! at most about twice its size on top of a fixed base.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{mybak_cmd, unique_name, Server};
+
+/// Runs `cmd` to completion; returns (exit code, peak RSS of that process in bytes).
+fn run_measured(mut cmd: Command) -> (i32, u64) {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    std::mem::forget(child);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, usage.ru_maxrss as u64 * 1024)
+}
+
+const MB: u64 = 1 << 20;
+
+#[test]
+fn many_rows_do_not_grow_memory() {
+    let server = Server::shared();
+    let db = unique_name("mem");
+    server.exec(&format!(
+        "CREATE DATABASE {db}; USE {db};
+         CREATE TABLE a (id INT PRIMARY KEY, c CHAR(120), pad CHAR(60));
+         INSERT INTO a SELECT seq, REPEAT(MD5(seq), 3), MD5(seq) FROM seq_1_to_300000;
+         CREATE TABLE b LIKE a; INSERT INTO b SELECT * FROM a;"
+    ));
+    let root = tempfile::tempdir().unwrap();
+    let mut cmd = mybak_cmd(server);
+    cmd.arg("--output-dir")
+        .arg(root.path())
+        .args(["--databases", &db, "--threads", "2"]);
+    let (code, rss) = run_measured(cmd);
+    assert_eq!(code, 0);
+    eprintln!("peak RSS {} MB", rss / MB);
+    assert!(rss < 100 * MB, "peak RSS {} MB", rss / MB);
+}
+
+#[test]
+fn a_huge_row_costs_at_most_about_twice_its_size() {
+    let server = Server::shared();
+    let db = unique_name("huge");
+    let row = 48 * MB;
+    server.exec(&format!(
+        "CREATE DATABASE {db}; USE {db};
+         CREATE TABLE t (id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT);
+         INSERT INTO t VALUES (1, REPEAT(UNHEX('00FF'), 12*1024*1024), REPEAT('x', 24*1024*1024)),
+                              (2, REPEAT(UNHEX('7F'), 32*1024*1024), REPEAT('é', 8*1024*1024)),
+                              (3, 'small', 'small');"
+    ));
+    let root = tempfile::tempdir().unwrap();
+    let mut cmd = mybak_cmd(server);
+    cmd.arg("--output-dir")
+        .arg(root.path())
+        .args(["--databases", &db, "--threads", "2"]);
+    let (code, rss) = run_measured(cmd);
+    assert_eq!(code, 0);
+    eprintln!("peak RSS {} MB for rows of {} MB", rss / MB, row / MB);
+    assert!(
+        rss < 100 * MB + 2 * row,
+        "peak RSS {} MB for rows of {} MB",
+        rss / MB,
+        row / MB
+    );
+}
