@@ -94,6 +94,9 @@ impl SqlFile {
         encoder
             .include_checksum(true)
             .map_err(|e| Error::io(&abs, e))?;
+        // One background compression thread per file: reading rows and formatting SQL go on
+        // while the previous block is compressed (zstd's own pipeline; the frame is standard).
+        encoder.multithread(1).map_err(|e| Error::io(&abs, e))?;
         Ok(SqlFile {
             rel: rel.to_string(),
             abs,
