@@ -242,7 +242,10 @@ fn open_chunked(
     let chunked = match key {
         Ok(key) => ChunkedTable::open(conn, read.clone(), key, target_rows, schema_file.clone())?,
         Err(why) => {
-            log::info!("{}: read in one stream: {why}", job.table.qualified());
+            log::warn!(
+                "{}: bigger than --chunk-size but read in one stream: {why}",
+                job.table.qualified()
+            );
             None
         }
     };
