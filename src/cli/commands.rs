@@ -10,7 +10,7 @@ use mybak::progress::{Progress, Silent};
 use super::args::{DumpArgs, ProgressMode, RestoreArgs, VerifyArgs};
 use super::bars::{Bars, Unit};
 use super::logging::Logging;
-use super::{one_line, settings, Failure, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE};
+use super::{one_line, settings, Failure, EXIT_OK, EXIT_PARTIAL};
 
 /// Bars when asked for or on a terminal, attached to the logger.
 fn bars(mode: ProgressMode, unit: Unit, logging: &Logging) -> Option<Bars> {
@@ -26,6 +26,18 @@ fn bars(mode: ProgressMode, unit: Unit, logging: &Logging) -> Option<Bars> {
     bars
 }
 
+/// Reports a run that ended in an error: the error in one line, then the summary every run ends
+/// with; returns the exit code.
+fn failed_run(e: anyhow::Error, clock: std::time::Instant) -> u8 {
+    let failure = Failure::from(e);
+    eprintln!("mybak: error: {}", one_line(&failure.error));
+    eprintln!(
+        "summary: status=failed databases=0 tables=0 rows=0 bytes=0 failed=1 seconds={:.2}",
+        clock.elapsed().as_secs_f64()
+    );
+    failure.code
+}
+
 fn progress_of(bars: &Option<Bars>) -> &dyn Progress {
     match bars {
         Some(b) => b,
@@ -34,22 +46,17 @@ fn progress_of(bars: &Option<Bars>) -> &dyn Progress {
 }
 
 /// `mybak dump`.
-pub fn dump(args: DumpArgs, logging: &Logging) -> Result<u8, Failure> {
+pub fn dump(args: DumpArgs, logging: &Logging) -> u8 {
     let clock = std::time::Instant::now();
-    let settings = settings::dump_settings(&args)?;
+    let settings = match settings::dump_settings(&args) {
+        Ok(s) => s,
+        Err(e) => return failed_run(e, clock),
+    };
     let bars = bars(args.progress, Unit::Rows, logging);
     let progress = progress_of(&bars);
     let outcome = match mybak::dump::run(&settings, progress).context("dump failed") {
         Ok(o) => o,
-        Err(e) => {
-            let failure = Failure::from(e);
-            eprintln!("mybak: error: {}", one_line(&failure.error));
-            eprintln!(
-                "summary: status=failed databases=0 tables=0 rows=0 bytes=0 failed=1 seconds={:.2}",
-                clock.elapsed().as_secs_f64()
-            );
-            return Ok(failure.code);
-        }
+        Err(e) => return failed_run(e, clock),
     };
     let m = &outcome.manifest;
     println!("{}", outcome.path.display());
@@ -79,30 +86,25 @@ pub fn dump(args: DumpArgs, logging: &Logging) -> Result<u8, Failure> {
         m.failures.len(),
         outcome.elapsed.as_secs_f64()
     );
-    Ok(match m.status {
+    match m.status {
         Status::Complete => EXIT_OK,
         Status::Partial => EXIT_PARTIAL,
-    })
+    }
 }
 
 /// `mybak restore`.
-pub fn restore(args: RestoreArgs, logging: &Logging) -> Result<u8, Failure> {
+pub fn restore(args: RestoreArgs, logging: &Logging) -> u8 {
     let clock = std::time::Instant::now();
-    let settings = settings::restore_settings(&args)?;
+    let settings = match settings::restore_settings(&args) {
+        Ok(s) => s,
+        Err(e) => return failed_run(e, clock),
+    };
     let bars = bars(args.progress, Unit::Bytes, logging);
     let result = mybak::restore::run(&settings, progress_of(&bars)).context("restore failed");
     drop(bars);
     let outcome = match result {
         Ok(o) => o,
-        Err(e) => {
-            let failure = Failure::from(e);
-            eprintln!("mybak: error: {}", one_line(&failure.error));
-            eprintln!(
-                "summary: status=failed tables=0 rows=0 bytes=0 failed=1 seconds={:.2}",
-                clock.elapsed().as_secs_f64()
-            );
-            return Ok(failure.code);
-        }
+        Err(e) => return failed_run(e, clock),
     };
     for w in &outcome.warnings {
         log::warn!("{w}");
@@ -124,28 +126,27 @@ pub fn restore(args: RestoreArgs, logging: &Logging) -> Result<u8, Failure> {
         outcome.failures.len(),
         outcome.elapsed.as_secs_f64()
     );
-    Ok(if outcome.failures.is_empty() {
+    if outcome.failures.is_empty() {
         EXIT_OK
     } else {
         EXIT_PARTIAL
-    })
+    }
 }
 
 /// `mybak verify`.
-pub fn verify(args: VerifyArgs, logging: &Logging) -> Result<u8, Failure> {
+pub fn verify(args: VerifyArgs, logging: &Logging) -> u8 {
     let clock = std::time::Instant::now();
-    let test_settings = if args.restore_test {
-        Some(settings::restore_test_settings(&args)?)
-    } else {
-        None
+    let test_settings = match args
+        .restore_test
+        .then(|| settings::restore_test_settings(&args))
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => return failed_run(e, clock),
     };
     let (manifest, mut report) = match mybak::verify::offline(&args.dir) {
         Ok(v) => v,
-        Err(e) => {
-            let failure = Failure::from(anyhow::Error::from(e));
-            eprintln!("mybak: error: {}", one_line(&failure.error));
-            return Ok(EXIT_USAGE);
-        }
+        Err(e) => return failed_run(e.into(), clock),
     };
     if let Some(test) = &test_settings {
         if report.ok() {
@@ -154,9 +155,7 @@ pub fn verify(args: VerifyArgs, logging: &Logging) -> Result<u8, Failure> {
                 mybak::verify::restore_test(test, &manifest, &mut report, progress_of(&bars));
             drop(bars);
             if let Err(e) = result.context("test restore failed") {
-                let failure = Failure::from(e);
-                eprintln!("mybak: error: {}", one_line(&failure.error));
-                return Ok(failure.code);
+                return failed_run(e, clock);
             }
         } else {
             log::warn!("the dump has problems already: no test restore");
@@ -180,5 +179,9 @@ pub fn verify(args: VerifyArgs, logging: &Logging) -> Result<u8, Failure> {
         report.problems.len(),
         clock.elapsed().as_secs_f64()
     );
-    Ok(if report.ok() { EXIT_OK } else { EXIT_PARTIAL })
+    if report.ok() {
+        EXIT_OK
+    } else {
+        EXIT_PARTIAL
+    }
 }

@@ -73,20 +73,14 @@ pub fn main() -> ExitCode {
         }
     };
     let logging = logging::Logging::init(cli.verbose, cli.quiet);
-    match run(cli, &logging) {
-        Ok(code) => ExitCode::from(code),
-        Err(f) => {
-            eprintln!("mybak: error: {}", one_line(&f.error));
-            ExitCode::from(f.code)
-        }
-    }
+    ExitCode::from(run(cli, &logging))
 }
 
 pub(crate) fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}").replace('\n', " ")
 }
 
-fn run(cli: Cli, logging: &logging::Logging) -> Result<u8, Failure> {
+fn run(cli: Cli, logging: &logging::Logging) -> u8 {
     match cli.command {
         Command::Dump(args) => commands::dump(args, logging),
         Command::Restore(args) => commands::restore(args, logging),
