@@ -140,35 +140,7 @@ fn schema_file(
     table: &TableInfo,
     settings: TableSettings,
 ) -> Result<DumpedFile> {
-    let object = format!("table {}", table.qualified());
-    let row = schema::show_create(
-        conn,
-        &format!("SHOW CREATE TABLE {}", table.qualified()),
-        &object,
-    )?;
-    let create = schema::column_text(&row, "Create Table", &object)?;
-    let rel = format!(
-        "{}/{}.schema.sql.zst",
-        table_dir(table),
-        file_name(&table.name)
-    );
-    let mut text = header(
-        &format!("table {}", table.qualified()),
-        Session {
-            database: Some(&table.database),
-            ..Session::default()
-        },
-    );
-    text.push_str(&create);
-    text.push_str(";\n");
-    write_whole(
-        dir,
-        &rel,
-        text.as_bytes(),
-        settings,
-        FileKind::TableSchema,
-        table,
-    )
+    definition_file(conn, dir, table, settings, FileKind::TableSchema, "")
 }
 
 fn sequence_file(
@@ -177,13 +149,6 @@ fn sequence_file(
     table: &TableInfo,
     settings: TableSettings,
 ) -> Result<DumpedFile> {
-    let object = format!("sequence {}", table.qualified());
-    let row = schema::show_create(
-        conn,
-        &format!("SHOW CREATE SEQUENCE {}", table.qualified()),
-        &object,
-    )?;
-    let create = schema::column_text(&row, "Create Table", &object)?;
     let state: Option<(String, String)> = conn
         .query_first(format!(
             "SELECT next_not_cached_value, cycle_count FROM {}",
@@ -191,13 +156,47 @@ fn sequence_file(
         ))
         .map_err(|e| object_error(table, server_message(&e)))?;
     let (next, round) = state.ok_or_else(|| object_error(table, "it has no state row"))?;
+    // SETVAL with is_used = 0 makes `next` the next value handed out, in the same cycle, as on the source.
+    let setval = format!(
+        "DO SETVAL({}, {}, 0, {});\n",
+        quote_ident(&table.name),
+        next.trim(),
+        round.trim()
+    );
+    definition_file(conn, dir, table, settings, FileKind::Sequence, &setval)
+}
+
+/// Writes the `SHOW CREATE TABLE` (or `SEQUENCE`) of `table`, then `after`, as a file of its own.
+fn definition_file(
+    conn: &mut Conn,
+    dir: &Path,
+    table: &TableInfo,
+    settings: TableSettings,
+    kind: FileKind,
+    after: &str,
+) -> Result<DumpedFile> {
+    let (word, suffix) = match kind {
+        FileKind::Sequence => ("sequence", "sequence"),
+        _ => ("table", "schema"),
+    };
+    let object = format!("{word} {}", table.qualified());
+    let row = schema::show_create(
+        conn,
+        &format!(
+            "SHOW CREATE {} {}",
+            word.to_ascii_uppercase(),
+            table.qualified()
+        ),
+        &object,
+    )?;
+    let create = schema::column_text(&row, "Create Table", &object)?;
     let rel = format!(
-        "{}/{}.sequence.sql.zst",
+        "{}/{}.{suffix}.sql.zst",
         table_dir(table),
         file_name(&table.name)
     );
     let mut text = header(
-        &format!("sequence {}", table.qualified()),
+        &object,
         Session {
             database: Some(&table.database),
             ..Session::default()
@@ -205,21 +204,8 @@ fn sequence_file(
     );
     text.push_str(&create);
     text.push_str(";\n");
-    // SETVAL with is_used = 0 makes `next` the next value handed out, in the same cycle, as on the source.
-    text.push_str(&format!(
-        "DO SETVAL({}, {}, 0, {});\n",
-        quote_ident(&table.name),
-        next.trim(),
-        round.trim()
-    ));
-    write_whole(
-        dir,
-        &rel,
-        text.as_bytes(),
-        settings,
-        FileKind::Sequence,
-        table,
-    )
+    text.push_str(after);
+    write_whole(dir, &rel, text.as_bytes(), settings, kind, table)
 }
 
 fn write_whole(
