@@ -1,0 +1,133 @@
+//! TLS: `--ssl-mode` and `--ssl-ca` against a server that has a certificate and an account that
+//! requires TLS.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::dump::run_dump;
+use common::{mybak_bare, unique_name, Server, ServerOptions};
+
+/// A CA and a server certificate for 127.0.0.1 in `dir` (openssl CLI).
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=mybak test CA",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server-key.pem",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+        "-out",
+        "server.pem",
+    ]);
+}
+
+#[test]
+fn ssl_modes_reach_a_server_that_requires_tls() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certificates(certs.path());
+    let p = |f: &str| certs.path().join(f).to_str().unwrap().to_string();
+    let server = Server::start_with(
+        ServerOptions::default()
+            .arg(&format!("--ssl-ca={}", p("ca.pem")))
+            .arg(&format!("--ssl-cert={}", p("server.pem")))
+            .arg(&format!("--ssl-key={}", p("server-key.pem"))),
+    );
+    let db = unique_name("tls");
+    let user = unique_name("tlsuser");
+    server.exec(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY); INSERT INTO {db}.t VALUES (1);
+         CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'pw' REQUIRE SSL;
+         GRANT SELECT, SHOW VIEW, RELOAD, BINLOG MONITOR, EVENT, TRIGGER ON *.* TO '{user}'@'127.0.0.1';"
+    ));
+    let port = server.port().to_string();
+    let dump = |extra: &[&str]| {
+        let root = tempfile::tempdir().unwrap();
+        let mut cmd = mybak_bare();
+        cmd.args([
+            "dump",
+            "--no-defaults",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "-u",
+            &user,
+        ])
+        .args(["--progress", "never", "--databases", &db])
+        .arg("--output-dir")
+        .arg(root.path())
+        .args(extra)
+        .env("MYSQL_PWD", "pw");
+        (run_dump(cmd), root)
+    };
+    for mode in [
+        vec!["--ssl-mode=REQUIRED"],
+        vec!["--ssl-mode=VERIFY_CA", "--ssl-ca", &p("ca.pem")],
+        vec!["--ssl-mode=VERIFY_IDENTITY", "--ssl-ca", &p("ca.pem")],
+        vec!["--ssl-mode=PREFERRED"],
+    ] {
+        let (out, _root) = dump(&mode);
+        assert_eq!(out.code, Some(0), "{mode:?}: {}", out.stderr);
+    }
+    // Without TLS the account is refused; with a CA that did not sign the server, verification fails.
+    let (out, _root) = dump(&["--ssl-mode=DISABLED"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    let other = tempfile::tempdir().unwrap();
+    make_certificates(other.path());
+    let wrong_ca = other.path().join("ca.pem");
+    let (out, _root) = dump(&[
+        "--ssl-mode=VERIFY_CA",
+        "--ssl-ca",
+        wrong_ca.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+}
