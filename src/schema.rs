@@ -157,6 +157,12 @@ pub fn list(conn: &mut Conn, filter: &Filter) -> Result<Catalog> {
             estimated_bytes: number(r, 5),
         });
     }
+    list_programs(conn, filter, &dbs, &mut catalog)?;
+    Ok(catalog)
+}
+
+/// Routines, triggers (of selected tables, in firing order) and events of the databases `dbs`.
+fn list_programs(conn: &mut Conn, filter: &Filter, dbs: &str, catalog: &mut Catalog) -> Result<()> {
     let rows: Vec<Row> = conn
         .query(format!(
             "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES \
@@ -200,7 +206,7 @@ pub fn list(conn: &mut Conn, filter: &Filter) -> Result<Catalog> {
             name: text(r, 1),
         })
         .collect();
-    Ok(catalog)
+    Ok(())
 }
 
 /// How a column takes part in the data dump.

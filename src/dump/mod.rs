@@ -111,14 +111,41 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
     let dump_dir = DumpDir::create(&settings.output_dir, &name)?;
     let dir = dump_dir.path().to_path_buf();
 
-    let (workers, binlog, lock, mut results) = match begin(settings, &server, &mut main, &catalog) {
+    let (workers, binlog, lock, results) = match begin(settings, &server, &mut main, &catalog) {
         Ok(v) => v,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
     };
-    let mut workers = workers;
+    let results = read_all(
+        settings, &server, &catalog, &mut main, &dir, workers, lock, results, progress,
+    )?;
+    progress.finish();
+
+    let manifest = build_manifest(settings, &server, binlog, &catalog, results, started);
+    let path = dump_dir.finish(&manifest)?;
+    Ok(DumpOutcome {
+        path,
+        manifest,
+        elapsed: clock.elapsed(),
+    })
+}
+
+/// Reads every table (non-transactional ones while the lock holds, then the rest) on the
+/// workers while the main connection writes the other objects; returns what was written.
+#[allow(clippy::too_many_arguments)]
+fn read_all(
+    settings: &DumpSettings,
+    server: &Server,
+    catalog: &Catalog,
+    main: &mut Conn,
+    dir: &std::path::Path,
+    mut workers: Vec<Option<Conn>>,
+    lock: Option<snapshot::GlobalLock>,
+    mut results: Results,
+    progress: &dyn Progress,
+) -> Result<Results> {
     let table_settings = TableSettings {
         max_statement_bytes: settings.max_statement_bytes,
         compress_level: settings.compress_level,
@@ -137,8 +164,8 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
     progress.start(est_rows, est_bytes);
 
     let ctx = WorkerContext {
-        server: &server,
-        dir: &dir,
+        server,
+        dir,
         settings: table_settings,
         per_table: settings.consistency == Consistency::PerTable,
         // Chunks of one table are one point in time only inside one snapshot.
@@ -156,12 +183,12 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
             );
             run_workers(&ctx, &mut workers, locked_jobs, &mut results, |_| Ok(()))?;
         }
-        snapshot::release(&mut main, lock)?;
+        snapshot::release(main, lock)?;
         log::info!("global lock released");
     }
     let mut object_results = None;
     run_workers(&ctx, &mut workers, free_jobs, &mut results, |_| {
-        object_results = Some(write_objects(&mut main, &dir, settings, &catalog));
+        object_results = Some(write_objects(main, dir, settings, catalog));
         Ok(())
     })?;
     let (object_files, object_failures) = object_results.unwrap_or_else(|| Ok((vec![], vec![])))?;
@@ -172,15 +199,7 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
             let _ = snapshot::end_snapshot(w);
         }
     }
-    progress.finish();
-
-    let manifest = build_manifest(settings, &server, binlog, &catalog, results, started);
-    let path = dump_dir.finish(&manifest)?;
-    Ok(DumpOutcome {
-        path,
-        manifest,
-        elapsed: clock.elapsed(),
-    })
+    Ok(results)
 }
 
 type Begun = (
