@@ -80,6 +80,30 @@ impl<'a> ObjectWriter<'a> {
         Ok(())
     }
 
+    /// A file of object blocks of database `db` (and `table`) under a session header; nothing when
+    /// there are no blocks.
+    fn write_blocks(
+        &mut self,
+        title: &str,
+        rel: String,
+        blocks: &str,
+        kind: FileKind,
+        (db, table): (&str, Option<&str>),
+    ) -> Result<()> {
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        let mut text = header(
+            title,
+            Session {
+                database: Some(db),
+                ..Session::default()
+            },
+        );
+        text.push_str(blocks);
+        self.write(rel, &text, kind, Some(db), table)
+    }
+
     /// `CREATE DATABASE` files, one per database. A database that vanished is a failure.
     pub fn databases(&mut self, catalog: &Catalog) -> Result<()> {
         let rows: Vec<(String, String)> = self
@@ -162,23 +186,13 @@ impl<'a> ObjectWriter<'a> {
                     text.push_str(&block);
                 }
             }
-            if !text.is_empty() {
-                let mut all = header(
-                    &format!("routines of {}", quote_ident(db)),
-                    Session {
-                        database: Some(db),
-                        ..Session::default()
-                    },
-                );
-                all.push_str(&text);
-                self.write(
-                    format!("{}/@routines.sql.zst", file_name(db)),
-                    &all,
-                    FileKind::Routines,
-                    Some(db),
-                    None,
-                )?;
-            }
+            self.write_blocks(
+                &format!("routines of {}", quote_ident(db)),
+                format!("{}/@routines.sql.zst", file_name(db)),
+                &text,
+                FileKind::Routines,
+                (db, None),
+            )?;
         }
         Ok(())
     }
@@ -282,23 +296,12 @@ impl<'a> ObjectWriter<'a> {
                     text.push_str(&block);
                 }
             }
-            if text.is_empty() {
-                continue;
-            }
-            let mut all = header(
+            self.write_blocks(
                 &format!("triggers of {}", qualified(db, table)),
-                Session {
-                    database: Some(db),
-                    ..Session::default()
-                },
-            );
-            all.push_str(&text);
-            self.write(
                 format!("{}/{}.triggers.sql.zst", file_name(db), file_name(table)),
-                &all,
+                &text,
                 FileKind::Triggers,
-                Some(db),
-                Some(table),
+                (db, Some(table)),
             )?;
         }
         Ok(())
@@ -313,23 +316,12 @@ impl<'a> ObjectWriter<'a> {
                     text.push_str(&block);
                 }
             }
-            if text.is_empty() {
-                continue;
-            }
-            let mut all = header(
+            self.write_blocks(
                 &format!("events of {}", quote_ident(db)),
-                Session {
-                    database: Some(db),
-                    ..Session::default()
-                },
-            );
-            all.push_str(&text);
-            self.write(
                 format!("{}/@events.sql.zst", file_name(db)),
-                &all,
+                &text,
                 FileKind::Events,
-                Some(db),
-                None,
+                (db, None),
             )?;
         }
         Ok(())
