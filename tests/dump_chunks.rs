@@ -186,7 +186,7 @@ fn the_full_fixture_dumped_in_tiny_chunks_restores_identically() {
     let mut cmd = mybak_cmd(src);
     cmd.arg("--output-dir").arg(root.path()).args([
         "--databases",
-        &format!("{},{}", names.db, names.db2),
+        &names.databases(),
         "--threads",
         "4",
         "--chunk-size",

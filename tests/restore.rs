@@ -30,12 +30,7 @@ fn full_fixture_restores_identically_with_and_without_deferred_indexes() {
     let src = Server::shared();
     let names = load_full_fixture(src);
     let root = tempfile::tempdir().unwrap();
-    let dir = dump_databases(
-        src,
-        root.path(),
-        &format!("{},{}", names.db, names.db2),
-        &["--threads", "4"],
-    );
+    let dir = dump_databases(src, root.path(), &names.databases(), &["--threads", "4"]);
     for extra in [&[][..], &["--defer-indexes"][..]] {
         let dst = Server::start_new();
         dst.exec(&format!("CREATE USER '{}'@'localhost'", names.user));
@@ -156,12 +151,7 @@ fn selection_and_users_restore_only_what_was_asked() {
     let src = Server::shared();
     let names = load_full_fixture(src);
     let root = tempfile::tempdir().unwrap();
-    let dir = dump_databases(
-        src,
-        root.path(),
-        &format!("{},{}", names.db, names.db2),
-        &["--users"],
-    );
+    let dir = dump_databases(src, root.path(), &names.databases(), &["--users"]);
     let dst = Server::start_new();
     let out = restore(&dst, &dir, &["--databases", &names.db2, "--users"]);
     out.assert_code(0);

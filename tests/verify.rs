@@ -195,12 +195,7 @@ fn restore_test_passes_on_the_full_fixture() {
     let server = Server::shared();
     let names = common::load_full_fixture(server);
     let root = tempfile::tempdir().unwrap();
-    let dir = dump_databases(
-        server,
-        root.path(),
-        &format!("{},{}", names.db, names.db2),
-        &["--threads", "2"],
-    );
+    let dir = dump_databases(server, root.path(), &names.databases(), &["--threads", "2"]);
     let scratch = Server::start_new();
     scratch.exec(&format!("CREATE USER '{}'@'localhost'", names.user));
     let out = restore_test(&scratch, &dir);

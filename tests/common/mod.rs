@@ -84,6 +84,13 @@ pub fn load_full_fixture(server: &Server) -> FixtureNames {
     names
 }
 
+impl FixtureNames {
+    /// `db,db2`, for `--databases`.
+    pub fn databases(&self) -> String {
+        format!("{},{}", self.db, self.db2)
+    }
+}
+
 /// `mybak restore DIR --no-defaults --socket <server> --user root --progress never`.
 pub fn mybak_restore_cmd(server: &Server, dir: &std::path::Path) -> Command {
     let mut cmd = mybak_bare();
