@@ -1,5 +1,7 @@
 //! What the server holds: databases, tables, views, sequences, routines, triggers and events, and their definitions.
 
+use std::collections::BTreeMap;
+
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
 
@@ -314,30 +316,45 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
     Ok(DataColumns { columns, history })
 }
 
-/// The columns of the table's unique indexes (primary key first), for choosing a chunk key.
+/// The columns of the table's unique indexes, for choosing a chunk key. Two queries, each on
+/// one table: information_schema joins are not pushed down and would read every table's columns.
 pub fn unique_index_columns(
     conn: &mut Conn,
     table: &TableInfo,
 ) -> Result<Vec<crate::plan::IndexColumn>> {
-    let rows: Vec<Row> = conn
+    let (db, name) = (quote_string(&table.database), quote_string(&table.name));
+    let indexes: Vec<Row> = conn
         .query(format!(
-            "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE, c.IS_NULLABLE, s.SUB_PART \
-             FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c \
-               ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME \
-             WHERE s.TABLE_SCHEMA = {} AND s.TABLE_NAME = {} AND s.NON_UNIQUE = 0 \
-             ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX",
-            quote_string(&table.database),
-            quote_string(&table.name)
+            "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {name} AND NON_UNIQUE = 0 \
+             ORDER BY INDEX_NAME, SEQ_IN_INDEX"
         ))
         .context(|| format!("reading the unique indexes of {}", table.qualified()))?;
-    Ok(rows
+    if indexes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let columns: Vec<Row> = conn
+        .query(format!(
+            "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {name}"
+        ))
+        .context(|| format!("reading the columns of {}", table.qualified()))?;
+    let types: BTreeMap<String, (String, bool)> = columns
         .iter()
-        .map(|r| crate::plan::IndexColumn {
-            index: text(r, 0),
-            column: text(r, 1),
-            data_type: text(r, 2).to_ascii_lowercase(),
-            nullable: text(r, 3) == "YES",
-            prefix: opt_text(r, 4).is_some(),
+        .map(|r| (text(r, 0), (text(r, 1).to_ascii_lowercase(), text(r, 2) == "YES")))
+        .collect();
+    Ok(indexes
+        .iter()
+        .map(|r| {
+            let column = text(r, 1);
+            let (data_type, nullable) = types.get(&column).cloned().unwrap_or_default();
+            crate::plan::IndexColumn {
+                index: text(r, 0),
+                column,
+                data_type,
+                nullable,
+                prefix: opt_text(r, 2).is_some(),
+            }
         })
         .collect())
 }

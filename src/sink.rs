@@ -97,6 +97,15 @@ impl SqlFile {
         // One background compression thread per file: reading rows and formatting SQL go on
         // while the previous block is compressed (zstd's own pipeline; the frame is standard).
         encoder.multithread(1).map_err(|e| Error::io(&abs, e))?;
+        if level < 0 {
+            // Negative ("fast") levels skip Huffman coding of literals, which is where SQL text
+            // (digits, words) shrinks most; keep it, and keep only the faster match finding.
+            encoder
+                .set_parameter(zstd::stream::raw::CParameter::LiteralCompressionMode(
+                    zstd::zstd_safe::ParamSwitch::Enable,
+                ))
+                .map_err(|e| Error::io(&abs, e))?;
+        }
         Ok(SqlFile {
             rel: rel.to_string(),
             abs,

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""mybak against mydumper and mariadb-dump on a throwaway MariaDB: dump and restore, run
+alternately, medians of wall seconds, client CPU, server CPU, peak RSS and output bytes.
+
+Run it through benches/run.sh (builds mybak, installs mydumper if needed). Python 3 stdlib only.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MYBAK = os.path.join(ROOT, "target", "release", "mybak")
+DB = "bench"
+TARGET = "bench_restored"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A throwaway mariadbd in its own directory, socket and port."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "server")
+        self.datadir = os.path.join(self.dir, "data")
+        self.socket = os.path.join(self.dir, "mysqld.sock")
+        os.makedirs(self.datadir)
+        user = os.environ.get("USER") or "root"
+        subprocess.run(
+            ["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}",
+             "--auth-root-authentication-method=normal", "--skip-test-db", f"--user={user}"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        mariadbd = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+        self.proc = subprocess.Popen(
+            [mariadbd, "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
+             f"--port={free_port()}", "--bind-address=127.0.0.1", "--log-bin=binlog", "--server-id=1",
+             "--max-allowed-packet=1G", "--innodb-buffer-pool-size=2G",
+             "--innodb-flush-log-at-trx-commit=2", "--innodb-log-file-size=512M",
+             # Debian's packaged MariaDB defaults to utf8mb4; --no-defaults would leave latin1.
+             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
+             "--skip-name-resolve", f"--user={user}",
+             f"--pid-file={os.path.join(self.dir, 'mysqld.pid')}",
+             f"--log-error={os.path.join(self.dir, 'error.log')}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while subprocess.run(self.client(["-e", "SELECT 1"]), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL).returncode != 0:
+            if time.time() > deadline or self.proc.poll() is not None:
+                sys.exit("the benchmark server did not start; see " + self.dir + "/error.log")
+            time.sleep(0.2)
+
+    def client(self, args):
+        return ["mariadb", "--no-defaults", f"--socket={self.socket}", "-uroot",
+                "--default-character-set=utf8mb4"] + args
+
+    def sql(self, statement):
+        done = subprocess.run(self.client(["-N", "-B", "-e", statement]), capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"SQL failed: {done.stderr.strip()}\n{statement[:300]}")
+        return done.stdout
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def sbtest_sql(table, rows):
+    group = "LPAD(FLOOR(RAND() * 99999999999), 11, '0')"
+    c = "CONCAT_WS('-', " + ", ".join([group] * 10) + ")"
+    pad = "CONCAT_WS('-', " + ", ".join([group] * 5) + ")"
+    return (f"CREATE TABLE {table} (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+            f"k INT NOT NULL DEFAULT 0, c CHAR(120) NOT NULL DEFAULT '', "
+            f"pad CHAR(60) NOT NULL DEFAULT '', KEY k_1 (k)) ENGINE=InnoDB; "
+            f"INSERT INTO {table} (k, c, pad) SELECT FLOOR(1 + RAND() * {rows}), {c}, {pad} "
+            f"FROM seq_1_to_{rows};")
+
+
+WIDE = """
+CREATE TABLE wide (
+  id INT NOT NULL PRIMARY KEY, amount DECIMAL(20,6) NOT NULL, created DATETIME(6) NOT NULL,
+  ratio FLOAT, score DOUBLE, doc JSON, payload BLOB, note TEXT CHARACTER SET utf8mb4
+) ENGINE=InnoDB;
+INSERT INTO wide SELECT seq, ROUND(RAND() * 1e9, 6),
+  '2020-01-01' + INTERVAL FLOOR(RAND() * 1e8) SECOND + INTERVAL FLOOR(RAND() * 1e6) MICROSECOND,
+  RAND(), RAND() * 1e6,
+  JSON_OBJECT('id', seq, 'name', CONCAT('customer ', seq % 977), 'tags', JSON_ARRAY('a', 'b', seq % 7),
+              'active', seq % 2 = 0),
+  RANDOM_BYTES(256),
+  CONCAT(REPEAT('lorem ipsum dolor sit amet ', 1 + seq % 5), 'émile ', seq % 113, ' 👍')
+FROM seq_1_to_{rows};
+"""
+
+
+def prepare(server, scale):
+    rows = max(1000, int(500_000 * scale))
+    wide = max(1000, int(200_000 * scale))
+    print(f"==> generating 8 sbtest tables of {rows} rows and a wide table of {wide} rows", flush=True)
+    server.sql(f"CREATE DATABASE {DB}")
+    for i in range(1, 9):
+        server.sql(f"USE {DB}; " + sbtest_sql(f"sbtest{i}", rows))
+    server.sql(f"USE {DB}; " + WIDE.format(rows=wide))
+    tables = ", ".join([f"sbtest{i}" for i in range(1, 9)] + ["wide"])
+    server.sql(f"USE {DB}; ANALYZE TABLE {tables}")
+
+
+def dir_bytes(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    total = 0
+    for base, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(base, f)) for f in files)
+    return total
+
+
+def measure(server, command, output):
+    """Runs `command` (a list, or a string for sh -c); returns wall, client CPU, server CPU,
+    peak RSS (MB) of the tool's process tree and output bytes."""
+    shell = isinstance(command, str)
+    before = server.cpu_seconds()
+    start = time.monotonic()
+    proc = subprocess.Popen(["sh", "-c", command] if shell else command,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {command}\n{stderr.decode(errors='replace')}")
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "server": server.cpu_seconds() - before,
+        "rss": usage.ru_maxrss / 1024,
+        "bytes": dir_bytes(output) if output else 0,
+    }
+
+
+def dump_tools(server, threads):
+    sock = server.socket
+    return {
+        "mybak dump": lambda out: [MYBAK, "dump", "--no-defaults", "-S", sock, "-u", "root",
+                                   "--databases", DB, "--threads", str(threads),
+                                   "--progress", "never", "--output-dir", out],
+        "mydumper": lambda out: ["mydumper", "-S", sock, "-u", "root", "-B", DB,
+                                 "-t", str(threads), "-o", out],
+        "mydumper -c": lambda out: ["mydumper", "-S", sock, "-u", "root", "-B", DB,
+                                    "-t", str(threads), "-c", "-o", out],
+        "mariadb-dump + zstd -3": lambda out: (
+            f"mkdir -p {out} && mariadb-dump --no-defaults -S {sock} -uroot --single-transaction "
+            f"{DB} | zstd -3 -q > {out}/dump.sql.zst"),
+    }
+
+
+def only_dir(path):
+    entries = [e for e in os.listdir(path) if not e.endswith(".partial")]
+    return os.path.join(path, entries[0])
+
+
+def restore_tools(server, threads, dumps):
+    sock = server.socket
+    mybak_restore = [MYBAK, "restore", dumps["mybak dump"], "--no-defaults", "-S", sock,
+                     "-u", "root", "--threads", str(threads), "--progress", "never",
+                     "--rename-database", f"{DB}={TARGET}"]
+    return {
+        # myloader keeps its restore out of the binary log unless told otherwise (--enable-binlog):
+        # mybak's like-for-like is --no-binlog. mybak's default logs, as a replica-safe restore.
+        "mybak restore --no-binlog": mybak_restore + ["--no-binlog"],
+        "mybak restore": mybak_restore,
+        "mybak restore --no-binlog --defer-indexes": mybak_restore + ["--no-binlog", "--defer-indexes"],
+        "myloader": ["myloader", "-S", sock, "-u", "root", "-d", dumps["mydumper"],
+                     "-t", str(threads), "-B", TARGET, "-o"],
+        "zstd -dc + mariadb": (f"zstd -dc {dumps['mariadb-dump + zstd -3']}/dump.sql.zst | "
+                               f"mariadb --no-defaults -S {sock} -uroot {TARGET}"),
+    }
+
+
+def checksums(server, db):
+    tables = [t for t in server.sql(f"SHOW TABLES FROM {db}").split() if t]
+    listed = ", ".join(f"{db}.{t}" for t in tables)
+    return [line.split("\t")[1] for line in server.sql(f"CHECKSUM TABLE {listed}").splitlines()]
+
+
+def table(title, results, base):
+    ref = {k: statistics.median(r[k] for r in results[base]) for k in ("wall", "cpu", "server", "rss", "bytes")}
+    lines = [f"### {title}", "",
+             "| tool | wall s | × mybak | client CPU s | server CPU s | peak RSS MB | output MB | × mybak |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, runs in results.items():
+        m = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "server", "rss", "bytes")}
+        out = f"{m['bytes'] / 1e6:.0f}" if m["bytes"] else "–"
+        ratio = f"{m['bytes'] / ref['bytes']:.2f}" if m["bytes"] and ref["bytes"] else "–"
+        lines.append(f"| {name} | {m['wall']:.2f} | {m['wall'] / ref['wall']:.2f} | {m['cpu']:.2f} | "
+                     f"{m['server']:.2f} | {m['rss']:.0f} | {out} | {ratio} |")
+    return "\n".join(lines)
+
+
+def machine(server):
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
+    version = server.sql("SELECT VERSION()").strip()
+    tools = subprocess.run(["mydumper", "--version"], capture_output=True, text=True).stdout.strip()
+    mybak = subprocess.run([MYBAK, "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} CPUs ({cpu}), {int(mem) / 1024 / 1024:.0f} GiB RAM, {platform.system()} "
+            f"{platform.release()}; MariaDB {version}; {mybak}; {tools}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--scale", type=float, default=1.0, help="data size factor (1 = 8 x 500,000 rows)")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each tool, alternated")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="mybak-bench.")
+    server = Server(work)
+    try:
+        prepare(server, args.scale)
+        source = checksums(server, DB)
+        dumps_results = {name: [] for name in dump_tools(server, args.threads)}
+        latest = {}
+        for run in range(args.runs):
+            for name, command in dump_tools(server, args.threads).items():
+                out = os.path.join(work, "out", f"{name.split()[0]}-{name.count('-c')}-{run}")
+                shutil.rmtree(out, ignore_errors=True)
+                os.makedirs(out)
+                r = measure(server, command(out), out)
+                dumps_results[name].append(r)
+                print(f"  dump run {run + 1}: {name}: {r['wall']:.2f} s, {r['bytes'] / 1e6:.0f} MB", flush=True)
+                if latest.get(name):
+                    shutil.rmtree(latest[name], ignore_errors=True)
+                latest[name] = out
+        dumps = dict(latest)
+        dumps["mybak dump"] = only_dir(latest["mybak dump"])
+        restore_results = {name: [] for name in restore_tools(server, args.threads, dumps)}
+        for run in range(args.runs):
+            for name, command in restore_tools(server, args.threads, dumps).items():
+                server.sql(f"DROP DATABASE IF EXISTS {TARGET}")
+                if not name.startswith("mybak"):
+                    server.sql(f"CREATE DATABASE {TARGET}")
+                r = measure(server, command, None)
+                restore_results[name].append(r)
+                print(f"  restore run {run + 1}: {name}: {r['wall']:.2f} s", flush=True)
+                if name.startswith("mybak"):
+                    assert checksums(server, TARGET) == source, f"{name} differs from the source"
+        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        report = "\n\n".join([
+            f"## Results of {when}", f"Machine: {machine(server)}.",
+            f"Data: scale {args.scale} (8 sbtest tables + wide table); {args.runs} alternated runs "
+            f"each, medians; {args.threads} threads; server on the same host.",
+            table("Dump", dumps_results, "mybak dump"),
+            table("Restore", restore_results, "mybak restore --no-binlog"),
+            "mybak's restored database matched the source (CHECKSUM TABLE of every table).",
+        ])
+        print("\n" + report)
+        results = os.path.join(ROOT, "benches", "results")
+        os.makedirs(results, exist_ok=True)
+        name = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ") + ".md"
+        with open(os.path.join(results, name), "w") as f:
+            f.write(report + "\n")
+        print(f"\n(written to benches/results/{name})")
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
