@@ -156,12 +156,14 @@ def measure(server, command, output):
     }
 
 
-def dump_tools(server, threads):
+def dump_tools(server, threads, variants=()):
     sock = server.socket
-    return {
-        "mybak dump": lambda out: [MYBAK, "dump", "--no-defaults", "-S", sock, "-u", "root",
-                                   "--databases", DB, "--threads", str(threads),
-                                   "--progress", "never", "--output-dir", out],
+    base = [MYBAK, "dump", "--no-defaults", "-S", sock, "-u", "root", "--databases", DB,
+            "--threads", str(threads), "--progress", "never"]
+    tools = {"mybak dump": lambda out: base + ["--output-dir", out]}
+    for v in variants:
+        tools[f"mybak dump {v}"] = lambda out, v=v: base + v.split() + ["--output-dir", out]
+    return tools | {
         "mydumper": lambda out: ["mydumper", "-S", sock, "-u", "root", "-B", DB,
                                  "-t", str(threads), "-o", out],
         "mydumper -c": lambda out: ["mydumper", "-S", sock, "-u", "root", "-B", DB,
@@ -228,19 +230,26 @@ def machine(server):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--scale", type=float, default=1.0, help="data size factor (1 = 8 x 500,000 rows)")
-    ap.add_argument("--runs", type=int, default=3, help="runs of each tool, alternated")
+    ap.add_argument("--runs", type=int, default=3, help="restore runs of each tool, alternated")
+    ap.add_argument("--dump-runs", type=int, default=5, help="dump runs of each tool, alternated")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dump-only", action="store_true", help="skip the restores")
+    ap.add_argument("--skip", action="append", default=[], metavar="TOOL",
+                    help="leave out a dump tool by name, e.g. 'mydumper -c' (repeatable)")
+    ap.add_argument("--variant", action="append", default=[], metavar="ARGS",
+                    help="also run `mybak dump` with these extra arguments (repeatable), e.g. '--chunk-size 0'")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="mybak-bench.")
     server = Server(work)
     try:
         prepare(server, args.scale)
         source = checksums(server, DB)
-        dumps_results = {name: [] for name in dump_tools(server, args.threads)}
+        tools = {k: v for k, v in dump_tools(server, args.threads, args.variant).items() if k not in args.skip}
+        dumps_results = {name: [] for name in tools}
         latest = {}
-        for run in range(args.runs):
-            for name, command in dump_tools(server, args.threads).items():
-                out = os.path.join(work, "out", f"{name.split()[0]}-{name.count('-c')}-{run}")
+        for run in range(args.dump_runs):
+            for i, (name, command) in enumerate(tools.items()):
+                out = os.path.join(work, "out", f"{i}-{run}")
                 shutil.rmtree(out, ignore_errors=True)
                 os.makedirs(out)
                 r = measure(server, command(out), out)
@@ -251,9 +260,10 @@ def main():
                 latest[name] = out
         dumps = dict(latest)
         dumps["mybak dump"] = only_dir(latest["mybak dump"])
-        restore_results = {name: [] for name in restore_tools(server, args.threads, dumps)}
+        restores = {} if args.dump_only else restore_tools(server, args.threads, dumps)
+        restore_results = {name: [] for name in restores}
         for run in range(args.runs):
-            for name, command in restore_tools(server, args.threads, dumps).items():
+            for name, command in restores.items():
                 server.sql(f"DROP DATABASE IF EXISTS {TARGET}")
                 if not name.startswith("mybak"):
                     server.sql(f"CREATE DATABASE {TARGET}")
@@ -265,10 +275,11 @@ def main():
         when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         report = "\n\n".join([
             f"## Results of {when}", f"Machine: {machine(server)}.",
-            f"Data: scale {args.scale} (8 sbtest tables + wide table); {args.runs} alternated runs "
-            f"each, medians; {args.threads} threads; server on the same host.",
+            f"Data: scale {args.scale} (8 sbtest tables + wide table); {args.dump_runs} alternated "
+            f"dump runs and {args.runs} alternated restore runs of each tool, medians; "
+            f"{args.threads} threads; server on the same host.",
             table("Dump", dumps_results, "mybak dump"),
-            table("Restore", restore_results, "mybak restore --no-binlog"),
+            "" if args.dump_only else table("Restore", restore_results, "mybak restore --no-binlog"),
             "mybak's restored database matched the source (CHECKSUM TABLE of every table).",
         ])
         print("\n" + report)
