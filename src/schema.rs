@@ -341,7 +341,12 @@ pub fn unique_index_columns(
         .context(|| format!("reading the columns of {}", table.qualified()))?;
     let types: BTreeMap<String, (String, bool)> = columns
         .iter()
-        .map(|r| (text(r, 0), (text(r, 1).to_ascii_lowercase(), text(r, 2) == "YES")))
+        .map(|r| {
+            (
+                text(r, 0),
+                (text(r, 1).to_ascii_lowercase(), text(r, 2) == "YES"),
+            )
+        })
         .collect();
     Ok(indexes
         .iter()
