@@ -64,6 +64,11 @@ impl Filter {
         })
     }
 
+    /// Whether the user named databases or tables to include (so matching none is a mistake).
+    pub fn selects(&self) -> bool {
+        !self.databases.is_empty() || !self.tables.is_empty()
+    }
+
     /// Whether the run covers database `db` at all (system databases never).
     pub fn database(&self, db: &str) -> bool {
         if SYSTEM_DATABASES.iter().any(|s| s.eq_ignore_ascii_case(db)) {

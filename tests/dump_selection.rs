@@ -92,3 +92,17 @@ fn bad_patterns_exit_2_naming_the_pattern() {
         assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
     }
 }
+
+#[test]
+fn patterns_that_match_nothing_are_an_error_not_an_empty_dump() {
+    let server = Server::shared();
+    let root = tempfile::tempdir().unwrap();
+    let mut cmd = mybak_cmd(server);
+    cmd.arg("--output-dir")
+        .arg(root.path())
+        .args(["--databases", "no_such_database_anywhere"]);
+    let out = run_dump(cmd);
+    out.assert_code(2);
+    assert!(out.stderr.contains("match no database"), "{}", out.stderr);
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+}

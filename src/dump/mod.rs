@@ -101,6 +101,11 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
     let server = Server::detect(&mut main)?;
     snapshot::prepare_session(&mut main, &server)?;
     let catalog = schema::list(&mut main, &settings.filter)?;
+    if catalog.databases.is_empty() && settings.filter.selects() {
+        return Err(Error::Settings(
+            "--databases/--tables match no database on this server: nothing to dump".to_string(),
+        ));
+    }
     log::info!(
         "server {} on {}: {} databases, {} tables and views selected",
         server.info.version,
