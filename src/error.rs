@@ -24,6 +24,11 @@ pub enum Error {
         timeout_secs: u64,
         blocker: Option<String>,
     },
+    /// A connection to the server broke during the run.
+    #[error(
+        "lost the connection to the server during the dump ({0}); the dump is left unfinished"
+    )]
+    Lost(String),
     /// The account or server cannot do what the chosen mode needs.
     #[error("{0}")]
     Unsupported(String),
@@ -55,6 +60,8 @@ pub enum Error {
 pub fn server_message(e: &mysql::Error) -> String {
     match e {
         mysql::Error::MySqlError(m) => format!("ERROR {} ({}): {}", m.code, m.state, m.message),
+        mysql::Error::IoError(io) => format!("connection error: {io}"),
+        mysql::Error::CodecError(c) => format!("connection error: {c}"),
         other => other.to_string(),
     }
 }

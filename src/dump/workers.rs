@@ -70,10 +70,14 @@ enum Work {
 struct Scheduler {
     queue: Mutex<VecDeque<Job>>,
     open: Mutex<Vec<Arc<ChunkedTable>>>,
+    /// A connection to the server was lost: the snapshot cannot be completed, everyone stops.
+    lost: Mutex<Option<String>>,
 }
 
 /// Runs `jobs` on the worker connections until everything is done, while `alongside` runs on the
-/// calling thread. A worker whose connection breaks stops; work nobody could take is a failure.
+/// calling thread. One object failing is recorded in `results`; a connection lost to the server
+/// ends the whole run with an error (the dump stays `.partial`): what was not read yet can no
+/// longer be read inside the snapshot.
 pub(super) fn run_workers(
     ctx: &WorkerContext<'_>,
     workers: &mut [Option<Conn>],
@@ -84,6 +88,7 @@ pub(super) fn run_workers(
     let scheduler = Scheduler {
         queue: Mutex::new(jobs.into_iter().collect()),
         open: Mutex::new(Vec::new()),
+        lost: Mutex::new(None),
     };
     let shared = Mutex::new(std::mem::take(results));
     let outcome = std::thread::scope(|scope| {
@@ -93,25 +98,14 @@ pub(super) fn run_workers(
         }
         alongside(())
     });
-    let mut collected = shared.into_inner().unwrap_or_else(|p| p.into_inner());
-    let lost = "not dumped: every connection to the server was lost".to_string();
-    for job in scheduler
-        .queue
+    *results = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(why) = scheduler
+        .lost
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
     {
-        collected.failed(&job.table, lost.clone());
+        return Err(Error::Lost(why));
     }
-    for t in scheduler
-        .open
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-    {
-        if let Some(c) = t.fail(&Error::Settings(lost.clone())) {
-            complete(ctx, &mut collected, &t, c);
-        }
-    }
-    *results = collected;
     outcome
 }
 
@@ -150,9 +144,13 @@ fn worker_loop(
                 ok
             }
         };
-        if !ok && conn.ping().is_err() {
-            log::error!("a connection to the server was lost; its worker stops");
-            *slot = None;
+        if !ok {
+            if let Err(e) = conn.ping() {
+                if let Ok(mut lost) = scheduler.lost.lock() {
+                    lost.get_or_insert_with(|| crate::error::server_message(&e));
+                }
+                *slot = None;
+            }
         }
     }
 }
@@ -166,6 +164,9 @@ impl Scheduler {
         shared: &Mutex<Results>,
     ) -> Option<Work> {
         loop {
+            if self.lost.lock().ok()?.is_some() {
+                return None;
+            }
             let open: Vec<Arc<ChunkedTable>> = self.open.lock().ok()?.clone();
             for t in open {
                 match t.next(conn) {
