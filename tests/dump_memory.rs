@@ -7,6 +7,16 @@ use std::process::{Command, Stdio};
 
 use common::{mybak_cmd, unique_name, Server};
 
+/// Dumps `db` of `server` with two threads; returns (exit code, peak RSS of mybak in bytes).
+fn dump_measured(server: &Server, db: &str) -> (i32, u64) {
+    let root = tempfile::tempdir().unwrap();
+    let mut cmd = mybak_cmd(server);
+    cmd.arg("--output-dir")
+        .arg(root.path())
+        .args(["--databases", db, "--threads", "2"]);
+    run_measured(cmd)
+}
+
 /// Runs `cmd` to completion; returns (exit code, peak RSS of that process in bytes).
 fn run_measured(mut cmd: Command) -> (i32, u64) {
     let child = cmd
@@ -41,12 +51,7 @@ fn many_rows_do_not_grow_memory() {
          INSERT INTO a SELECT seq, REPEAT(MD5(seq), 3), MD5(seq) FROM seq_1_to_300000;
          CREATE TABLE b LIKE a; INSERT INTO b SELECT * FROM a;"
     ));
-    let root = tempfile::tempdir().unwrap();
-    let mut cmd = mybak_cmd(server);
-    cmd.arg("--output-dir")
-        .arg(root.path())
-        .args(["--databases", &db, "--threads", "2"]);
-    let (code, rss) = run_measured(cmd);
+    let (code, rss) = dump_measured(server, &db);
     assert_eq!(code, 0);
     eprintln!("peak RSS {} MB", rss / MB);
     assert!(rss < 100 * MB, "peak RSS {} MB", rss / MB);
@@ -64,12 +69,7 @@ fn a_huge_row_costs_at_most_about_twice_its_size() {
                               (2, REPEAT(UNHEX('7F'), 32*1024*1024), REPEAT('é', 8*1024*1024)),
                               (3, 'small', 'small');"
     ));
-    let root = tempfile::tempdir().unwrap();
-    let mut cmd = mybak_cmd(server);
-    cmd.arg("--output-dir")
-        .arg(root.path())
-        .args(["--databases", &db, "--threads", "2"]);
-    let (code, rss) = run_measured(cmd);
+    let (code, rss) = dump_measured(server, &db);
     assert_eq!(code, 0);
     eprintln!("peak RSS {} MB for rows of {} MB", rss / MB, row / MB);
     assert!(

@@ -32,14 +32,7 @@ fn full_fixture_round_trips_exactly() {
     let src = Server::shared();
     let names = load_full_fixture(src);
     let root = tempfile::tempdir().unwrap();
-    let mut cmd = mybak_cmd(src);
-    cmd.arg("--output-dir").arg(root.path());
-    cmd.arg("--databases")
-        .arg(format!("{},{}", names.db, names.db2));
-    cmd.args(["--threads", "4"]);
-    let out = run_dump(cmd);
-    out.assert_code(0);
-    let dir = out.dump_dir(root.path());
+    let dir = common::dump_databases(src, root.path(), &names.databases(), &["--threads", "4"]);
     let manifest = verify_dump_dir(&dir);
     assert_eq!(manifest["status"], "complete", "manifest status");
     assert_eq!(
@@ -99,14 +92,7 @@ fn users_and_grants_round_trip() {
     let src = Server::shared();
     let names = load_full_fixture(src);
     let root = tempfile::tempdir().unwrap();
-    let mut cmd = mybak_cmd(src);
-    cmd.arg("--output-dir").arg(root.path());
-    cmd.arg("--databases")
-        .arg(format!("{},{}", names.db, names.db2));
-    cmd.arg("--users");
-    let out = run_dump(cmd);
-    out.assert_code(0);
-    let dir = out.dump_dir(root.path());
+    let dir = common::dump_databases(src, root.path(), &names.databases(), &["--users"]);
     verify_dump_dir(&dir);
 
     let dst = Server::start_new();
