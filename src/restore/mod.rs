@@ -49,6 +49,7 @@ pub struct RestoreSettings {
 #[derive(Debug, Default)]
 pub struct RestoreOutcome {
     pub databases: usize,
+    /// Tables created (with or without rows).
     pub tables: usize,
     pub rows: u64,
     /// Bytes of SQL sent.
@@ -336,6 +337,9 @@ impl Run<'_> {
                 o.files += 1;
                 o.sql_bytes += file.sql_bytes;
                 o.rows += file.rows.unwrap_or(0);
+                if file.kind == FileKind::TableSchema {
+                    o.tables += 1;
+                }
             }
             Err(e) => o.failures.push(e),
         });
@@ -375,7 +379,6 @@ impl Run<'_> {
                 *remaining.entry((db.clone(), t.clone())).or_default() += 1;
             }
         }
-        let tables = remaining.len();
         let queue = Mutex::new(data.into_iter().collect::<VecDeque<_>>());
         let remaining = Mutex::new(remaining);
         let deferred = Mutex::new(deferred);
@@ -402,7 +405,6 @@ impl Run<'_> {
                 self.add_indexes(conn, &db, &alter);
             }
         }
-        self.record(|o| o.tables = tables);
         Ok(())
     }
 
