@@ -46,9 +46,8 @@ pub fn for_each_row(
         .iter()
         .ok_or_else(|| object_error(table, "the SELECT returned no result set"))?;
     for row in set {
-        let row = row.map_err(|e| object_error(table, server_message(&e)))?;
-        let values = row.unwrap();
-        let size = tuple_size(&values, &kinds);
+        let mut row = row.map_err(|e| object_error(table, server_message(&e)))?;
+        let size = tuple_size(&row, &kinds);
         let out = sink.buffer(size)?;
         if size >= 1 << 20 {
             // One allocation for a big row: growing by doubling would briefly hold the old and
@@ -56,12 +55,13 @@ pub fn for_each_row(
             out.reserve_exact(size);
         }
         out.push(b'(');
-        for (i, (value, kind)) in values.into_iter().zip(&kinds).enumerate() {
+        for (i, kind) in kinds.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            match value {
-                mysql::Value::Bytes(b) => push_value(out, *kind, Some(&b)),
+            // Taken out of the row, so each value is freed as soon as it is written.
+            match row.take::<mysql::Value, usize>(i) {
+                Some(mysql::Value::Bytes(b)) => push_value(out, *kind, Some(&b)),
                 _ => push_value(out, *kind, None),
             }
         }
@@ -72,14 +72,14 @@ pub fn for_each_row(
 }
 
 /// About the length of a row's literal tuple (exact for binary values, close for text).
-fn tuple_size(values: &[mysql::Value], kinds: &[ValueKind]) -> usize {
-    values
+fn tuple_size(row: &mysql::Row, kinds: &[ValueKind]) -> usize {
+    kinds
         .iter()
-        .zip(kinds)
-        .map(|(v, k)| match (v, k) {
-            (mysql::Value::Bytes(b), ValueKind::Binary) => 2 * b.len() + 4,
-            (mysql::Value::Bytes(b), ValueKind::Bit) => 8 * b.len() + 4,
-            (mysql::Value::Bytes(b), _) => b.len() + b.len() / 16 + 4,
+        .enumerate()
+        .map(|(i, k)| match (row.as_ref(i), k) {
+            (Some(mysql::Value::Bytes(b)), ValueKind::Binary) => 2 * b.len() + 4,
+            (Some(mysql::Value::Bytes(b)), ValueKind::Bit) => 8 * b.len() + 4,
+            (Some(mysql::Value::Bytes(b)), _) => b.len() + b.len() / 16 + 4,
             _ => 5,
         })
         .sum::<usize>()
