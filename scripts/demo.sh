@@ -13,6 +13,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+"$here/install-deps.sh"
+
 echo "==> starting a throwaway MariaDB in $tmp/server"
 socket=$("$here/start-server.sh" start "$tmp/server")
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what mybak's tests, demo and benchmark need and the machine lacks:
+# the MariaDB server and client, zstd, sha256sum, openssl, time zone data, and any extra
+# `command=package` pairs given (e.g. `mydumper=mydumper`). Needs root when something is missing.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server-core)
+command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-server-core)
+command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+command -v sha256sum >/dev/null 2>&1 || missing+=(coreutils)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -d /usr/share/zoneinfo ] || missing+=(tzdata)
+for pair in "$@"; do
+    command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${packages}(as root: apt-get install ${packages})" >&2
+    exit 2
+fi
+echo "==> apt-get install ${packages}"
+apt-get update -q
+# shellcheck disable=SC2086 # one word per package is intended
+apt-get install -y -q --no-install-recommends ${packages}
