@@ -40,9 +40,5 @@ echo "==> dump tree"
 (cd "$dump" && find . -type f -printf '%10s  %p\n' | sort -k2)
 
 echo "==> manifest.json (head)"
-if command -v jq >/dev/null 2>&1; then
-    jq . "$dump/manifest.json" | head -n 40
-else
-    head -c 2000 "$dump/manifest.json"
-    echo
-fi
+# The manifest is pretty-printed already; head reads the file itself, so no pipe can break.
+head -n 40 "$dump/manifest.json"
