@@ -85,7 +85,8 @@ pub struct Catalog {
     pub events: Vec<EventInfo>,
 }
 
-fn text(row: &Row, i: usize) -> String {
+/// Column `i` of a row as text (`""` for NULL).
+pub(crate) fn text(row: &Row, i: usize) -> String {
     match row.as_ref(i) {
         Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
         Some(mysql::Value::Int(n)) => n.to_string(),
@@ -374,6 +375,18 @@ pub fn show_create(conn: &mut Conn, statement: &str, object: &str) -> Result<Row
         object: object.to_string(),
         message: "it no longer exists".to_string(),
     })
+}
+
+/// The column called `name` (case-insensitively) as text; `None` when it is missing or NULL.
+pub(crate) fn named_text(row: &Row, name: &str) -> Option<String> {
+    let idx = row
+        .columns_ref()
+        .iter()
+        .position(|c| c.name_str().eq_ignore_ascii_case(name))?;
+    match row.as_ref(idx) {
+        Some(mysql::Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    }
 }
 
 /// A named text column of a row, or an error when the server did not send it.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
-use crate::sink::{hex, HashingWriter};
+use crate::sink::HashingWriter;
 
 /// Suffix of a dump directory that is still being written (or whose run died).
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -148,12 +148,6 @@ pub fn open_dump(dir: &Path) -> Result<Manifest> {
         });
     }
     Ok(manifest)
-}
-
-/// Lower-case hex SHA-256 of a byte string.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex(&sha2::Sha256::digest(bytes))
 }
 
 #[cfg(test)]

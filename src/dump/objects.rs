@@ -35,17 +35,6 @@ fn failure(kind: &str, database: Option<&str>, name: &str, error: String) -> Fai
     }
 }
 
-fn field(row: &Row, name: &str) -> Option<String> {
-    let idx = row
-        .columns_ref()
-        .iter()
-        .position(|c| c.name_str().eq_ignore_ascii_case(name))?;
-    match row.as_ref(idx) {
-        Some(mysql::Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
-        _ => None,
-    }
-}
-
 impl<'a> ObjectWriter<'a> {
     /// Prepares to write into `dir`.
     pub fn new(conn: &'a mut Conn, dir: &'a Path, compress_level: i32) -> ObjectWriter<'a> {
@@ -136,12 +125,14 @@ impl<'a> ObjectWriter<'a> {
 
     fn session_of(&self, row: &Row, db: &str) -> ObjectSession {
         ObjectSession {
-            sql_mode: field(row, "sql_mode").unwrap_or_default(),
-            character_set_client: field(row, "character_set_client").unwrap_or_default(),
-            collation_connection: field(row, "collation_connection").unwrap_or_default(),
-            database_collation: field(row, "Database Collation"),
+            sql_mode: schema::named_text(row, "sql_mode").unwrap_or_default(),
+            character_set_client: schema::named_text(row, "character_set_client")
+                .unwrap_or_default(),
+            collation_connection: schema::named_text(row, "collation_connection")
+                .unwrap_or_default(),
+            database_collation: schema::named_text(row, "Database Collation"),
             current_database_collation: self.collations.get(db).cloned(),
-            time_zone: field(row, "time_zone"),
+            time_zone: schema::named_text(row, "time_zone"),
         }
     }
 
@@ -164,7 +155,7 @@ impl<'a> ObjectWriter<'a> {
                 return None;
             }
         };
-        let Some(create) = field(&row, column) else {
+        let Some(create) = schema::named_text(&row, column) else {
             self.failures.push(failure(
                 kind,
                 Some(db),
@@ -227,7 +218,7 @@ impl<'a> ObjectWriter<'a> {
                     continue;
                 }
             };
-            let Some(create) = field(&row, "Create View") else {
+            let Some(create) = schema::named_text(&row, "Create View") else {
                 self.failures.push(failure(
                     "view",
                     Some(&v.database),
@@ -446,19 +437,12 @@ fn list_accounts(conn: &mut Conn) -> Result<Vec<(String, String, bool)>> {
     Ok(rows
         .iter()
         .filter_map(|r| {
-            let user = field_at(r, 0);
-            let host = field_at(r, 1);
-            let role = field_at(r, 2).eq_ignore_ascii_case("Y");
+            let user = schema::text(r, 0);
+            let host = schema::text(r, 1);
+            let role = schema::text(r, 2).eq_ignore_ascii_case("Y");
             (!SYSTEM_ACCOUNTS.contains(&user.as_str())).then_some((user, host, role))
         })
         .collect())
-}
-
-fn field_at(row: &Row, i: usize) -> String {
-    match row.as_ref(i) {
-        Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
-        _ => String::new(),
-    }
 }
 
 /// `PACKAGE BODY` → `Package Body`, the column name `SHOW CREATE` uses.
