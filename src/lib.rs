@@ -19,6 +19,8 @@ pub mod sink;
 pub mod snapshot;
 pub mod sql;
 pub mod store;
+pub mod summary;
+pub mod units;
 pub mod verify;
 
 pub use error::{Error, Result};
