@@ -13,11 +13,13 @@
 //! [`Password::expose`], used to hand it to the driver. Beware that `mysql::Opts` (from
 //! [`opts`]) shows the password in its `Debug` output: never log it.
 
+mod login;
 mod opts;
 mod settings;
 
 use std::path::PathBuf;
 
+pub use login::login_user;
 pub use opts::opts;
 pub use settings::{
     password_prompt_requested, resolve, ssl_settings, ConnOverrides, ConnSettings, Endpoint,

@@ -231,7 +231,8 @@ pub fn password_prompt_requested(overrides: &ConnOverrides, files: &OptionValues
 /// (`files`) > `MYSQL_PWD` (`env_password`, for the password only).
 ///
 /// - `host`, `socket`, `user`: empty values count as not given, as in libmariadb; the user
-///   defaults to `login_user` (the OS user), else [`ConnError::MissingUser`].
+///   defaults to `login_user` (the OS user: pass [`login_user()`](super::login_user)), else
+///   [`ConnError::MissingUser`].
 /// - `port`: `0` means [`DEFAULT_PORT`]; a value from a file that is not a number up to
 ///   65535 is [`ConnError::InvalidPort`] naming file and line.
 /// - `password`: a bare `password` line in a file gives no password here (see

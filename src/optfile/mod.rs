@@ -2,13 +2,14 @@
 //!
 //! # Files
 //!
-//! With [`DefaultsSpec::no_defaults`] nothing is read. With
+//! With [`DefaultsSpec::no_defaults`] nothing is read (combined with `--defaults-file` or
+//! `--defaults-extra-file` it is [`OptionFileError::Conflict`]). With
 //! [`DefaultsSpec::defaults_file`] only that file is read, and it must exist. Otherwise
 //! [`SYSTEM_OPTION_FILES`] (`/etc/my.cnf`, `/etc/mysql/my.cnf`), then
 //! [`DefaultsSpec::defaults_extra_file`] (must exist), then `~/.my.cnf` are read; missing
 //! standard files are skipped silently. Like MariaDB (`mysys/my_default.c`), a world-writable
 //! file is ignored with a warning, and a standard or included file that exists but cannot
-//! be read is skipped (we log a warning; MariaDB is silent). Not supported: `MYSQL_HOME`/
+//! be read is skipped (with a warning; MariaDB is silent). Not supported: `MYSQL_HOME`/
 //! `MARIADB_HOME` and `--defaults-group-suffix`.
 //!
 //! # Syntax (as `my_default.c` parses it)
@@ -37,7 +38,19 @@
 //!
 //! Only the entries of the requested groups are kept, in reading order; later occurrences
 //! win ([`OptionValues::get`]).
+//!
+//! # Warnings
+//!
+//! Reading never logs: [`OptionValues::warnings`] lists, as [`OptionWarning`]s, the files
+//! ignored or skipped, include directives nested too deep, files holding a `password`
+//! that group or others may read, and the options of the read groups that the stock
+//! clients do not know (they refuse to start on those, with `unknown variable`; mybak
+//! ignores them), with a "did you mean" where one fits ([`Hint`]). Keys of `[mybak]` that
+//! are no client option are mybak settings put in the wrong file. The names the stock
+//! clients know are listed in `known.rs`; `loose-` options are never warned about.
 
+mod check;
+mod known;
 mod line;
 mod values;
 
@@ -45,6 +58,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use check::{Hint, OptionWarning, MYBAK_CONFIG_FILE};
 pub use line::SyntaxError;
 pub use values::{normalize_key, parse_bool, OptionEntry, OptionValues, Origin};
 
@@ -71,6 +85,12 @@ pub struct DefaultsSpec {
 /// Errors reading option files; each names the file (and line where there is one).
 #[derive(Debug, thiserror::Error)]
 pub enum OptionFileError {
+    /// `--no-defaults` together with an option naming a file to read.
+    #[error("--no-defaults cannot be combined with {option}")]
+    Conflict {
+        /// The other option: `--defaults-file` or `--defaults-extra-file`.
+        option: &'static str,
+    },
     /// A `--defaults-file` or `--defaults-extra-file` that cannot be read.
     #[error("could not open required option file {}: {source}", path.display())]
     RequiredFile {
@@ -124,10 +144,12 @@ pub fn read_options_from(
     groups: &[&str],
     system_files: &[&Path],
 ) -> Result<OptionValues, OptionFileError> {
+    check_spec(spec)?;
     let mut reader = Reader {
         groups,
         home: spec.home.as_deref(),
         values: OptionValues::new(),
+        password_warned: Vec::new(),
     };
     if spec.no_defaults {
         return Ok(reader.values);
@@ -148,6 +170,23 @@ pub fn read_options_from(
     Ok(reader.values)
 }
 
+/// Refuses contradictory options: `--no-defaults` with a file to read.
+fn check_spec(spec: &DefaultsSpec) -> Result<(), OptionFileError> {
+    let option = if !spec.no_defaults {
+        None
+    } else if spec.defaults_file.is_some() {
+        Some("--defaults-file")
+    } else if spec.defaults_extra_file.is_some() {
+        Some("--defaults-extra-file")
+    } else {
+        None
+    };
+    match option {
+        Some(option) => Err(OptionFileError::Conflict { option }),
+        None => Ok(()),
+    }
+}
+
 /// Whether a file must exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Need {
@@ -166,22 +205,37 @@ enum GroupState {
     Skip,
 }
 
+/// The file being parsed: its path and permission bits.
+#[derive(Debug, Clone, Copy)]
+struct Source<'p> {
+    path: &'p Path,
+    mode: u32,
+}
+
 struct Reader<'a> {
     groups: &'a [&'a str],
     home: Option<&'a Path>,
     values: OptionValues,
+    /// Files already reported as holding a password others can read.
+    password_warned: Vec<PathBuf>,
 }
 
 impl Reader<'_> {
     /// Reads one file; `Optional` files that are missing or unreadable are skipped.
     fn read_file(&mut self, path: &Path, need: Need, depth: usize) -> Result<(), OptionFileError> {
-        let Some(bytes) = load(path, need)? else {
+        let Some((bytes, mode)) = self.load(path, need)? else {
             return Ok(());
         };
-        self.parse(path, &bytes, depth)
+        self.parse(Source { path, mode }, &bytes, depth)
     }
 
-    fn parse(&mut self, path: &Path, bytes: &[u8], depth: usize) -> Result<(), OptionFileError> {
+    fn parse(
+        &mut self,
+        src: Source<'_>,
+        bytes: &[u8],
+        depth: usize,
+    ) -> Result<(), OptionFileError> {
+        let path = src.path;
         let mut state = GroupState::None;
         let mut group = String::new();
         for (idx, raw) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -221,21 +275,8 @@ impl Reader<'_> {
                     GroupState::None => return Err(syntax(SyntaxError::OutsideGroup)),
                     GroupState::Skip => {}
                     GroupState::Read => {
-                        let opt = line::parse_option(text).map_err(syntax)?;
-                        let key = std::str::from_utf8(opt.key)
-                            .map_err(|_| syntax(SyntaxError::NotUtf8))?;
-                        let value = match &opt.value {
-                            Some(v) => Some(
-                                std::str::from_utf8(v).map_err(|_| syntax(SyntaxError::NotUtf8))?,
-                            ),
-                            None => None,
-                        };
-                        let origin = Origin {
-                            file: path.to_path_buf(),
-                            line: lineno,
-                        };
-                        self.values
-                            .push(OptionEntry::new(key, value, &group, origin));
+                        let entry = option_entry(text, &group, path, lineno).map_err(syntax)?;
+                        self.push_entry(src, entry);
                     }
                 },
             }
@@ -243,15 +284,34 @@ impl Reader<'_> {
         Ok(())
     }
 
+    /// Keeps an entry; the first password with a value in a file that group or others
+    /// may read gets that file a warning.
+    fn push_entry(&mut self, src: Source<'_>, entry: OptionEntry) {
+        let password =
+            check::is_password_key(entry.key()) && entry.value().is_some_and(|v| !v.is_empty());
+        self.values.push(entry);
+        if password && src.mode & 0o044 != 0 && !self.password_warned.iter().any(|p| p == src.path)
+        {
+            self.password_warned.push(src.path.to_path_buf());
+            self.values
+                .push_warning(OptionWarning::ReadablePasswordFile {
+                    path: src.path.to_path_buf(),
+                    mode: src.mode,
+                });
+        }
+    }
+
     /// Whether an include directive at `depth` may be followed; warns when not.
-    fn depth_ok(&self, path: &Path, line: usize, depth: usize) -> bool {
+    fn depth_ok(&mut self, path: &Path, line: usize, depth: usize) -> bool {
         if depth < MAX_INCLUDE_DEPTH {
             return true;
         }
-        log::warn!(
-            "{}:{line}: skipping include directive: includes nest deeper than {MAX_INCLUDE_DEPTH} levels (include loop?)",
-            path.display()
-        );
+        let origin = Origin {
+            file: path.to_path_buf(),
+            line,
+        };
+        self.values
+            .push_warning(OptionWarning::IncludeTooDeep { origin });
         false
     }
 
@@ -259,6 +319,56 @@ impl Reader<'_> {
     fn include_path(&self, arg: &[u8]) -> Result<PathBuf, SyntaxError> {
         let arg = std::str::from_utf8(arg).map_err(|_| SyntaxError::NotUtf8)?;
         Ok(expand_home(arg, self.home))
+    }
+
+    /// Loads a file's bytes and permission bits. `Ok(None)` means skip it: an optional file
+    /// that is missing, unreadable or not a regular file, or any world-writable file (as
+    /// MariaDB does); all but a missing or directory one with a warning.
+    fn load(&mut self, path: &Path, need: Need) -> Result<Option<(Vec<u8>, u32)>, OptionFileError> {
+        let required = need == Need::Required;
+        let required_error = |source| OptionFileError::RequiredFile {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = match fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(source) if required => return Err(required_error(source)),
+            Err(e) => {
+                if e.kind() != io::ErrorKind::NotFound {
+                    self.skipped(path, &e);
+                }
+                return Ok(None);
+            }
+        };
+        if meta.is_dir() {
+            if required {
+                return Err(OptionFileError::RequiredIsDirectory {
+                    path: path.to_path_buf(),
+                });
+            }
+            return Ok(None);
+        }
+        if is_world_writable(&meta) {
+            self.values.push_warning(OptionWarning::WorldWritable {
+                path: path.to_path_buf(),
+            });
+            return Ok(None);
+        }
+        match fs::read(path) {
+            Ok(bytes) => Ok(Some((bytes, permission_bits(&meta)))),
+            Err(source) if required => Err(required_error(source)),
+            Err(e) => {
+                self.skipped(path, &e);
+                Ok(None)
+            }
+        }
+    }
+
+    fn skipped(&mut self, path: &Path, error: &io::Error) {
+        self.values.push_warning(OptionWarning::Unreadable {
+            path: path.to_path_buf(),
+            reason: error.to_string(),
+        });
     }
 
     fn read_dir(
@@ -288,6 +398,26 @@ impl Reader<'_> {
     }
 }
 
+/// Parses an option line of a read group into an entry (key and value must be UTF-8).
+fn option_entry(
+    text: &[u8],
+    group: &str,
+    path: &Path,
+    line: usize,
+) -> Result<OptionEntry, SyntaxError> {
+    let opt = line::parse_option(text)?;
+    let key = std::str::from_utf8(opt.key).map_err(|_| SyntaxError::NotUtf8)?;
+    let value = match &opt.value {
+        Some(v) => Some(std::str::from_utf8(v).map_err(|_| SyntaxError::NotUtf8)?),
+        None => None,
+    };
+    let origin = Origin {
+        file: path.to_path_buf(),
+        line,
+    };
+    Ok(OptionEntry::new(key, value, group, origin))
+}
+
 /// `~` and `~/rest` become paths in `home` (when known); anything else is taken as is.
 fn expand_home(arg: &str, home: Option<&Path>) -> PathBuf {
     match (arg, home) {
@@ -304,50 +434,6 @@ fn has_cnf_extension(name: &[u8]) -> bool {
         .is_some_and(|dot| &name[dot..] == b".cnf")
 }
 
-/// Loads a file's bytes. `Ok(None)` means skip it: an optional file that is missing,
-/// unreadable or not a regular file, or any world-writable file (as MariaDB does).
-fn load(path: &Path, need: Need) -> Result<Option<Vec<u8>>, OptionFileError> {
-    let required = need == Need::Required;
-    let meta = match fs::metadata(path) {
-        Ok(meta) => meta,
-        Err(source) if required => {
-            return Err(OptionFileError::RequiredFile {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-        Err(e) => {
-            if e.kind() != io::ErrorKind::NotFound {
-                log::warn!("option file {} skipped: {e}", path.display());
-            }
-            return Ok(None);
-        }
-    };
-    if meta.is_dir() {
-        if required {
-            return Err(OptionFileError::RequiredIsDirectory {
-                path: path.to_path_buf(),
-            });
-        }
-        return Ok(None);
-    }
-    if is_world_writable(&meta) {
-        log::warn!("world-writable option file {} is ignored", path.display());
-        return Ok(None);
-    }
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(source) if required => Err(OptionFileError::RequiredFile {
-            path: path.to_path_buf(),
-            source,
-        }),
-        Err(e) => {
-            log::warn!("option file {} skipped: {e}", path.display());
-            Ok(None)
-        }
-    }
-}
-
 #[cfg(unix)]
 fn is_world_writable(meta: &fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
@@ -357,6 +443,18 @@ fn is_world_writable(meta: &fs::Metadata) -> bool {
 #[cfg(not(unix))]
 fn is_world_writable(_meta: &fs::Metadata) -> bool {
     false
+}
+
+/// The permission bits of a file (`0o644`); 0 where there are none.
+#[cfg(unix)]
+fn permission_bits(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn permission_bits(_meta: &fs::Metadata) -> u32 {
+    0
 }
 
 #[cfg(test)]

@@ -42,6 +42,10 @@ fn pairs(values: &OptionValues) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+fn messages(values: &OptionValues) -> Vec<String> {
+    values.warnings().iter().map(ToString::to_string).collect()
+}
+
 fn kv(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
     list.iter()
         .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
@@ -150,9 +154,44 @@ fn file_order_and_precedence() {
     assert_eq!(pairs(&v), kv(&[("host", Some("extra"))]));
 
     // --no-defaults: nothing.
+    spec.defaults_file = None;
     spec.no_defaults = true;
     let v = read_options_from(&spec, &GROUPS, &system).unwrap();
     assert!(v.is_empty());
+}
+
+#[test]
+fn no_defaults_conflicts_with_files_to_read() {
+    let dir = TempDir::new().unwrap();
+    let file = write(dir.path(), "a.cnf", "[client]\nuser=x\n");
+    let cases: &[(Option<&Path>, Option<&Path>, Option<&str>)] = &[
+        (Some(&file), None, Some("--defaults-file")),
+        (None, Some(&file), Some("--defaults-extra-file")),
+        (Some(&file), Some(&file), Some("--defaults-file")),
+        (None, None, None),
+    ];
+    for (defaults_file, extra, conflict) in cases {
+        let spec = DefaultsSpec {
+            no_defaults: true,
+            defaults_file: defaults_file.map(Path::to_path_buf),
+            defaults_extra_file: extra.map(Path::to_path_buf),
+            home: Some(dir.path().to_path_buf()),
+        };
+        match (read_options(&spec, &GROUPS), conflict) {
+            (Err(err), Some(option)) => {
+                assert!(
+                    matches!(err, OptionFileError::Conflict { option: o } if o == *option),
+                    "{err:?}"
+                );
+                assert_eq!(
+                    err.to_string(),
+                    format!("--no-defaults cannot be combined with {option}")
+                );
+            }
+            (Ok(v), None) => assert!(v.is_empty()),
+            (got, want) => panic!("{got:?} / {want:?}"),
+        }
+    }
 }
 
 #[test]
@@ -301,11 +340,16 @@ fn include_loops_stop_at_depth_limit() {
     let path = dir.path().join("loop.cnf");
     fs::write(
         &path,
-        format!("[client]\nx=1\n!include {}\n", path.display()),
+        format!("[client]\nport=1\n!include {}\n", path.display()),
     )
     .unwrap();
     let v = read_options_from(&only_file(&path), &GROUPS, &[]).unwrap();
     assert_eq!(v.len(), MAX_INCLUDE_DEPTH + 1);
+    let want = format!(
+        "{}:3: skipping include directive: includes nest deeper than {MAX_INCLUDE_DEPTH} levels (include loop?)",
+        path.display()
+    );
+    assert_eq!(messages(&v), [want]);
 }
 
 #[test]
@@ -334,6 +378,21 @@ fn world_writable_files_are_ignored() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).unwrap();
     let v = read_options_from(&only_file(&file), &GROUPS, &[]).unwrap();
     assert!(v.is_empty());
+    let want = format!("world-writable option file {} is ignored", file.display());
+    assert_eq!(messages(&v), [want]);
+}
+
+#[test]
+fn unreadable_standard_files_are_skipped_with_a_warning() {
+    let dir = TempDir::new().unwrap();
+    let file = write(dir.path(), "plain", "");
+    let below_file = file.join("my.cnf");
+    let spec = DefaultsSpec::default();
+    let v = read_options_from(&spec, &GROUPS, &[below_file.as_path()]).unwrap();
+    let shown = messages(&v);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    let want = format!("option file {} skipped: ", below_file.display());
+    assert!(shown[0].starts_with(&want), "{shown:?}");
 }
 
 #[test]
@@ -369,4 +428,176 @@ fn cnf_extension() {
     for (name, want) in cases {
         assert_eq!(has_cnf_extension(name.as_bytes()), *want, "{name}");
     }
+}
+
+#[test]
+fn unknown_options_are_warned_about() {
+    let mybak_setting = |line: usize, key: &str| {
+        format!("{{f}}:{line}: '{key}' in [mybak] is not read from option files: mybak's own settings go in its config file (/etc/mybak/mybak.toml)")
+    };
+    let cases: &[(&str, &[String])] = &[
+        (
+            "[client]\nuser=bob\npasword=secret\n",
+            &["{f}:3: unknown option 'pasword' in [client] (ignored); did you mean 'password'?".into()],
+        ),
+        (
+            "[client]\nhost=db\n\nuser nc_bak\n",
+            &["{f}:4: unknown option 'user nc_bak' in [client] (ignored); options are written key=value, did you mean 'user=nc_bak'?".into()],
+        ),
+        // Debian's /etc/mysql/conf.d/mysqldump.cnf.
+        ("[mysqldump]\nquick\nquote-names\nmax_allowed_packet\t= 16M\n", &[]),
+        // Options of the MariaDB and MySQL 8 clients, in the groups mybak reads.
+        (
+            concat!(
+                "[client]\nport=3306\nsocket=/run/mysqld/mysqld.sock\n",
+                "default-character-set=utf8mb4\nssl-mode=REQUIRED\nget-server-public-key\n",
+                "ssl_ca=/ca.pem\ntls-version=TLSv1.3\ncompression-algorithms=zstd\n",
+                "connect_timeout=5\nprotocol=tcp\nssl-fips-mode=OFF\nlogin-path=x\n",
+                "[client-server]\nport=3307\n[client-mariadb]\nssl-verify-server-cert\n",
+                "[mysqldump]\nsingle-transaction\ncolumn-statistics=0\nset-gtid-purged=OFF\n",
+                "routines\nevents\nnetwork_timeout\nmax-allowed-packet=1G\nhex-blob\n",
+                "[mybak]\nhost=db\nuser=backup\nssl-ca=/ca.pem\n",
+            ),
+            &[],
+        ),
+        ("[client]\nloose-anything=1\nloose_other\nloose-pasword=x\n", &[]),
+        (
+            "[client]\nskip-ssl\ndisable-ssl\nenable-ssl\nskip_auto_rehash\ndisable-quick\n",
+            &[],
+        ),
+        (
+            "[mybak]\nhost=db\noutput-dir=/backups\nthreads = 4\ncompress_level=3\n",
+            &[
+                mybak_setting(3, "output-dir"),
+                mybak_setting(4, "threads"),
+                mybak_setting(5, "compress_level"),
+            ],
+        ),
+        // Groups mybak does not read are never checked.
+        (
+            "[mysqld]\ninnodb_buffer_pool_size=1G\nbogus\n[mysql]\npasword=x\n[client]\nuser=bob\n",
+            &[],
+        ),
+        (
+            "[Client]\nHost=db\npass=x\nskip-sll\nsingel-transaction\nfoo\nssl mode=VERIFY_CA\n",
+            &[
+                "{f}:2: unknown option 'Host' in [Client] (ignored); did you mean 'host'? (mybak matches option names case-sensitively)".into(),
+                "{f}:3: unknown option 'pass' in [Client] (ignored); did you mean 'password'? (mybak does not read abbreviated option names)".into(),
+                "{f}:4: unknown option 'skip-sll' in [Client] (ignored); did you mean 'skip-ssl'?".into(),
+                "{f}:5: unknown option 'singel-transaction' in [Client] (ignored); did you mean 'single-transaction'?".into(),
+                "{f}:6: unknown option 'foo' in [Client] (ignored)".into(),
+                "{f}:7: unknown option 'ssl mode' in [Client] (ignored); did you mean 'ssl-mode'?".into(),
+            ],
+        ),
+        (
+            "[client-server]\nuser = bob\nfoo bar = baz\n[mybak]\nuser nc_bak\n",
+            &[
+                "{f}:3: unknown option 'foo bar' in [client-server] (ignored); options are written key=value".into(),
+                "{f}:5: unknown option 'user nc_bak' in [mybak] (ignored); options are written key=value, did you mean 'user=nc_bak'?".into(),
+            ],
+        ),
+        // The rest of a `password secret` line is the password: never shown.
+        (
+            "[client]\npassword hunter2\nPasswd \t hunter2 x\nssl-passphrase s3cret\n",
+            &[
+                "{f}:2: unknown option 'password ***' in [client] (ignored); options are written key=value, did you mean 'password=***'?".into(),
+                "{f}:3: unknown option 'Passwd ***' in [client] (ignored); options are written key=value".into(),
+                "{f}:4: unknown option 'ssl-passphrase ***' in [client] (ignored); options are written key=value".into(),
+            ],
+        ),
+        (
+            "[client]\nkey\u{e9}\u{301}=1\n",
+            &["{f}:2: unknown option 'key\u{e9}\u{301}' in [client] (ignored)".into()],
+        ),
+    ];
+    for (text, want) in cases {
+        let dir = TempDir::new().unwrap();
+        let file = write(dir.path(), "my.cnf", text);
+        let v = read_options_from(&only_file(&file), &GROUPS, &[]).unwrap();
+        let f = file.display().to_string();
+        let want: Vec<String> = want.iter().map(|w| w.replace("{f}", &f)).collect();
+        assert_eq!(messages(&v), want, "{text:?}");
+    }
+}
+
+#[test]
+fn warnings_name_file_and_line_in_reading_order() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let sub = write(d, "sub.cnf", "[client]\nsokcet=/x\n");
+    let main = write(
+        d,
+        "main.cnf",
+        &format!(
+            "[client]\nhots=a\n!include {s}\nprot=1\n!include {s}\n",
+            s = sub.display()
+        ),
+    );
+    let v = read_options_from(&only_file(&main), &GROUPS, &[]).unwrap();
+    let origins: Vec<(PathBuf, usize)> = v
+        .warnings()
+        .into_iter()
+        .map(|w| match w {
+            OptionWarning::UnknownOption { origin, .. } => (origin.file, origin.line),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // The second inclusion of sub.cnf repeats no warning.
+    assert_eq!(origins, [(main.clone(), 2), (sub, 2), (main, 4)]);
+}
+
+#[cfg(unix)]
+#[test]
+fn passwords_in_files_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let cases: &[(u32, &str, bool)] = &[
+        (0o644, "[client]\npassword=secret\n", true),
+        (0o640, "[client]\npassword = \"secret\"\n", true),
+        (0o604, "[mysqldump]\npassword=secret\n", true),
+        (0o644, "[client]\nloose_password=secret\n", true),
+        (0o644, "[client]\npassword=a\n[mybak]\npassword=b\n", true),
+        (0o600, "[client]\npassword=secret\n", false),
+        (0o400, "[client]\npassword=secret\n", false),
+        (0o644, "[client]\npassword\n", false),
+        (0o644, "[client]\npassword=\n", false),
+        (
+            0o644,
+            "[mysqld]\npassword=secret\n[client]\nuser=bob\n",
+            false,
+        ),
+    ];
+    for (mode, text, warn) in cases {
+        let dir = TempDir::new().unwrap();
+        let file = write(dir.path(), "my.cnf", text);
+        fs::set_permissions(&file, fs::Permissions::from_mode(*mode)).unwrap();
+        let v = read_options_from(&only_file(&file), &GROUPS, &[]).unwrap();
+        let want = if *warn {
+            vec![format!(
+                "{f} holds a password and is readable by group or others (mode {mode:04o}); chmod 600 {f}",
+                f = file.display()
+            )]
+        } else {
+            vec![]
+        };
+        assert_eq!(messages(&v), want, "{mode:o} {text:?}");
+    }
+
+    // An included file is judged on its own mode.
+    let dir = TempDir::new().unwrap();
+    let sub = write(dir.path(), "sub.cnf", "[client]\npassword=secret\n");
+    let main = write(
+        dir.path(),
+        "main.cnf",
+        &format!("[client]\npassword=x\n!include {}\n", sub.display()),
+    );
+    fs::set_permissions(&main, fs::Permissions::from_mode(0o600)).unwrap();
+    fs::set_permissions(&sub, fs::Permissions::from_mode(0o644)).unwrap();
+    let v = read_options_from(&only_file(&main), &GROUPS, &[]).unwrap();
+    assert_eq!(
+        v.warnings(),
+        [OptionWarning::ReadablePasswordFile {
+            path: sub,
+            mode: 0o644
+        }]
+    );
 }

@@ -1,11 +1,14 @@
 //! The options read from option files: ordered entries with their origin, and lookups
 //! that follow `my_getopt` (last occurrence wins, `skip-`/`disable-`/`enable-` booleans).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 
+use super::check::{check_entry, OptionWarning};
+
 /// Where an option was read: file and 1-based line number. Displays as `file:line`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     /// The option file, as it was named (standard path, `--defaults-file`, include target).
     pub file: PathBuf,
@@ -23,6 +26,8 @@ impl fmt::Display for Origin {
 #[derive(Clone, PartialEq, Eq)]
 pub struct OptionEntry {
     key: String,
+    raw_key: String,
+    loose: bool,
     value: Option<String>,
     group: String,
     origin: Origin,
@@ -74,8 +79,13 @@ enum Form {
 impl OptionEntry {
     /// Creates an entry; `key` is normalised with [`normalize_key`].
     pub fn new(key: &str, value: Option<&str>, group: &str, origin: Origin) -> Self {
+        let normalized = normalize_key(key);
+        // Normalising only shortens a key by dropping `loose-` prefixes.
+        let loose = normalized.len() < key.len();
         OptionEntry {
-            key: normalize_key(key),
+            key: normalized,
+            raw_key: key.to_string(),
+            loose,
             value: value.map(str::to_string),
             group: group.to_string(),
             origin,
@@ -85,6 +95,17 @@ impl OptionEntry {
     /// The normalised option name (`ssl-ca`, `skip-ssl`, …).
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// The option name as written in the file (`max_allowed_packet`, `loose-ssl-ca`).
+    pub fn raw_key(&self) -> &str {
+        &self.raw_key
+    }
+
+    /// Whether the name was written with a `loose-` prefix (which [`key`](Self::key)
+    /// drops): the clients only warn about such an option when they do not know it.
+    pub fn is_loose(&self) -> bool {
+        self.loose
     }
 
     /// The value after `=`, or `None` for a bare key.
@@ -165,6 +186,8 @@ impl fmt::Debug for OptionEntry {
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct OptionValues {
     entries: Vec<OptionEntry>,
+    /// Warnings of the reader, each with the number of entries read before it.
+    notes: Vec<(usize, OptionWarning)>,
 }
 
 impl OptionValues {
@@ -176,6 +199,32 @@ impl OptionValues {
     /// Appends an entry (used by the reader; handy for building values in tests).
     pub fn push(&mut self, entry: OptionEntry) {
         self.entries.push(entry);
+    }
+
+    /// Records a warning of the reader (file skipped, readable password file, …) at the
+    /// current reading position.
+    pub(crate) fn push_warning(&mut self, warning: OptionWarning) {
+        self.notes.push((self.entries.len(), warning));
+    }
+
+    /// Everything worth telling the user about the files read, in reading order: the
+    /// reader's warnings (files ignored or skipped, include directives too deep, passwords
+    /// in files others can read) and one warning per entry that the stock clients would
+    /// reject (unknown or misspelt options; `loose-` ones excepted) or that belongs in
+    /// mybak's config file (see [`OptionWarning`]). A line read more than once (a file
+    /// included twice) is reported once.
+    pub fn warnings(&self) -> Vec<OptionWarning> {
+        let mut all = Vec::new();
+        let mut notes = self.notes.iter().peekable();
+        for (idx, entry) in self.entries.iter().enumerate() {
+            while let Some((_, note)) = notes.next_if(|(at, _)| *at <= idx) {
+                all.push(note.clone());
+            }
+            all.extend(check_entry(entry));
+        }
+        all.extend(notes.map(|(_, note)| note.clone()));
+        let mut seen = HashSet::new();
+        all.into_iter().filter(|w| seen.insert(w.clone())).collect()
     }
 
     /// All entries in reading order.
