@@ -14,6 +14,7 @@ pub mod optfile;
 pub mod plan;
 pub mod progress;
 pub mod restore;
+pub mod retention;
 pub mod schema;
 pub mod sink;
 pub mod snapshot;
