@@ -51,7 +51,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (unit, shift) in SIZE_UNITS {
             let m = 1u64 << shift;
-            if self.0 != 0 && self.0 % m == 0 {
+            if self.0 != 0 && self.0.is_multiple_of(m) {
                 return write!(f, "{}{unit}", self.0 / m);
             }
         }
@@ -153,7 +153,7 @@ impl fmt::Display for Span {
         }
         for (unit, size) in SPAN_UNITS {
             let exact_only = matches!(unit, "y" | "mo" | "w");
-            if secs >= size && (!exact_only || secs % size == 0) && unit != "w" {
+            if secs >= size && (!exact_only || secs.is_multiple_of(size)) && unit != "w" {
                 write!(f, "{}{unit}", secs / size)?;
                 secs %= size;
             }
