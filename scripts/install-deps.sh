@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what mybak's tests, demo and benchmark need and the machine lacks:
-# the MariaDB server and client, zstd, sha256sum, openssl, time zone data, and any extra
+# the MariaDB server and client, zstd, sha256sum, openssl, time zone data, logrotate and ps (the contrib
+# and process-list tests), and any extra
 # `command=package` pairs given (e.g. `mydumper=mydumper`). Needs root when something is missing.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -13,6 +14,8 @@ command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 command -v sha256sum >/dev/null 2>&1 || missing+=(coreutils)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -d /usr/share/zoneinfo ] || missing+=(tzdata)
+command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || missing+=(logrotate)
+command -v ps >/dev/null 2>&1 || missing+=(procps)
 for pair in "$@"; do
     command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
 done

@@ -51,6 +51,22 @@ pub enum Error {
     /// Files of a dump are missing, truncated or changed.
     #[error("the dump is damaged: {}", problems_text(.0))]
     Integrity(Vec<crate::verify::files::Problem>),
+    /// The config file cannot be read, or holds an unknown key or a bad value.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Config {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    /// Another mybak run holds the output root's lock.
+    #[error("{} is in use by another mybak run ({holder}); nothing was done", root.display())]
+    Locked { root: PathBuf, holder: String },
+    /// The output root cannot take the dump: not a directory, not writable, or too little space.
+    #[error("{}: {message}", path.display())]
+    OutputRoot { path: PathBuf, message: String },
+    /// A path given as a dump directory is not one.
+    #[error("{}: {message}", path.display())]
+    NotADump { path: PathBuf, message: String },
     /// The manifest could not be serialised or parsed.
     #[error("{path}: {message}")]
     Manifest { path: PathBuf, message: String },

@@ -5,6 +5,7 @@
 //! → rows and SQL literals ([`sql`]) → zstd and hashing file writer ([`sink`])
 //! → manifest ([`manifest`]) → dump directory ([`store`]). [`dump`] drives it.
 
+pub mod config;
 pub mod conn;
 pub mod dump;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod optfile;
 pub mod plan;
 pub mod progress;
+pub mod prune;
 pub mod restore;
 pub mod retention;
 pub mod schema;

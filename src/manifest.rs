@@ -159,6 +159,12 @@ pub struct Manifest {
     pub finished_at: String,
     pub status: Status,
     pub consistency: Consistency,
+    /// The run that wrote the dump (as in the log file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// information_schema's data size of the dumped tables (for the next dump's space estimate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_bytes: Option<u64>,
     pub binlog: Option<Binlog>,
     pub failures: Vec<Failure>,
     pub databases: Vec<DatabaseEntry>,

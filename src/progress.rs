@@ -2,6 +2,8 @@
 
 /// What a dump tells about its progress. Implementations must be cheap: `rows` is called for every batch.
 pub trait Progress: Send + Sync {
+    /// The dump's files are being written into `dir` (an unfinished `.partial` directory).
+    fn writing_to(&self, _dir: &std::path::Path) {}
     /// The dump is about to read tables totalling (estimated) `rows` rows and `bytes` bytes.
     fn start(&self, _rows: u64, _bytes: u64) {}
     /// A table (or chunk) is being read; `estimated_rows` comes from information_schema.

@@ -119,16 +119,14 @@ pub fn list(conn: &mut Conn, filter: &Filter) -> Result<Catalog> {
     let all: Vec<Row> = conn
         .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
         .context(|| "listing databases".to_string())?;
-    let databases: Vec<String> = all
-        .iter()
-        .map(|r| text(r, 0))
-        .filter(|d| filter.database(d))
-        .collect();
+    let all: Vec<String> = all.iter().map(|r| text(r, 0)).collect();
+    let databases: Vec<String> = all.iter().filter(|d| filter.database(d)).cloned().collect();
     let mut catalog = Catalog {
         databases,
         ..Catalog::default()
     };
     if catalog.databases.is_empty() {
+        filter.check(&all, &[], "on this server")?;
         return Ok(catalog);
     }
     let dbs = in_list(&catalog.databases);
@@ -139,8 +137,10 @@ pub fn list(conn: &mut Conn, filter: &Filter) -> Result<Catalog> {
              ORDER BY TABLE_SCHEMA, TABLE_NAME"
         ))
         .context(|| "listing tables".to_string())?;
+    let mut names = Vec::with_capacity(rows.len());
     for r in &rows {
         let (database, name) = (text(r, 0), text(r, 1));
+        names.push((database.clone(), name.clone()));
         let kind = match text(r, 2).as_str() {
             "BASE TABLE" => TableKind::Base,
             "SYSTEM VERSIONED" => TableKind::SystemVersioned,
@@ -159,6 +159,9 @@ pub fn list(conn: &mut Conn, filter: &Filter) -> Result<Catalog> {
             estimated_rows: number(r, 4),
             estimated_bytes: number(r, 5),
         });
+    }
+    for warning in filter.check(&all, &names, "on this server")? {
+        log::warn!("{warning}");
     }
     list_programs(conn, filter, &dbs, &mut catalog)?;
     Ok(catalog)

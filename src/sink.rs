@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -82,13 +82,9 @@ pub struct SqlFile {
 }
 
 impl SqlFile {
-    /// Creates `root/rel` (and its parent directories) compressing at `level`.
-    pub fn create(root: &Path, rel: &str, level: i32) -> Result<SqlFile> {
-        let abs = root.join(rel);
-        if let Some(parent) = abs.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        let file = File::create_new(&abs).map_err(|e| Error::io(&abs, e))?;
+    /// Writes `file` (opened by the store; `rel` is its path in the dump, `abs` on disk),
+    /// compressing at `level`.
+    pub fn new(file: File, rel: &str, abs: PathBuf, level: i32) -> Result<SqlFile> {
         let writer = HashingWriter::new(BufWriter::with_capacity(256 * 1024, file));
         let mut encoder = Encoder::new(writer, level).map_err(|e| Error::io(&abs, e))?;
         encoder
@@ -148,11 +144,18 @@ impl SqlFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    fn create(dir: &Path, rel: &str, level: i32) -> SqlFile {
+        let abs = dir.join(rel);
+        std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
+        SqlFile::new(File::create_new(&abs).unwrap(), rel, abs, level).unwrap()
+    }
 
     #[test]
     fn finished_file_matches_its_record() {
         let dir = tempfile::tempdir().unwrap();
-        let mut f = SqlFile::create(dir.path(), "db/t.sql.zst", 3).unwrap();
+        let mut f = create(dir.path(), "db/t.sql.zst", 3);
         let sql = b"INSERT INTO `t` VALUES (1,'a');\n".repeat(1000);
         f.write_all(&sql).unwrap();
         let rec = f.finish().unwrap();
@@ -162,17 +165,6 @@ mod tests {
         assert_eq!(rec.sql_bytes, sql.len() as u64);
         assert_eq!(zstd::decode_all(&on_disk[..]).unwrap(), sql);
         assert!(rec.bytes < rec.sql_bytes / 10);
-    }
-
-    #[test]
-    fn an_existing_file_is_never_overwritten() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("x.sql.zst"), b"keep").unwrap();
-        assert!(SqlFile::create(dir.path(), "x.sql.zst", 1).is_err());
-        assert_eq!(
-            std::fs::read(dir.path().join("x.sql.zst")).unwrap(),
-            b"keep"
-        );
     }
 
     #[test]

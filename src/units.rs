@@ -152,8 +152,13 @@ impl fmt::Display for Span {
             return f.write_str("0s");
         }
         for (unit, size) in SPAN_UNITS {
-            let exact_only = matches!(unit, "y" | "mo" | "w");
-            if secs >= size && (!exact_only || secs.is_multiple_of(size)) && unit != "w" {
+            // Years only when exact; months and weeks never (30d reads better than 1mo).
+            let shown = match unit {
+                "y" => secs.is_multiple_of(size),
+                "mo" | "w" => false,
+                _ => true,
+            };
+            if shown && secs >= size {
                 write!(f, "{}{unit}", secs / size)?;
                 secs %= size;
             }
@@ -313,6 +318,8 @@ mod tests {
             ("1y", "1y"),
             ("400d", "400d"),
             ("14d", "14d"),
+            ("30d", "30d"),
+            ("6mo", "180d"),
         ] {
             assert_eq!(s.parse::<Span>().unwrap().to_string(), shown, "{s}");
         }

@@ -150,7 +150,7 @@ fn lock_wait_timeout_names_the_blocking_statement() {
     );
     assert!(err.contains("within 1 s"), "{err}");
     assert_eq!(
-        std::fs::read_dir(root.path()).unwrap().count(),
+        common::root_entries(root.path()).len(),
         0,
         "a failed lock must leave nothing behind"
     );
@@ -186,7 +186,7 @@ fn an_account_without_reload_is_told_to_use_per_table() {
         err.contains("RELOAD") && err.contains("--consistency=per-table"),
         "{err}"
     );
-    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    assert_eq!(common::root_entries(root.path()).len(), 0);
 
     let (out, _root) = run(&["--consistency", "per-table"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -49,11 +49,7 @@ fn a_server_that_dies_mid_dump_leaves_only_a_partial_directory() {
         "a dump dir was announced: {:?}",
         out.stdout
     );
-    let names: Vec<String> = std::fs::read_dir(root.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let names = common::root_entries(root.path());
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(names[0].ends_with(".partial"), "{names:?}");
 }

@@ -40,7 +40,7 @@ fn full_fixture_restores_identically_with_and_without_deferred_indexes() {
         out.assert_code(0);
         let summary = out.stderr.lines().last().unwrap_or_default();
         assert!(
-            summary.starts_with("summary: status=complete databases=2 "),
+            summary.contains("summary: status=complete databases=2 "),
             "{extra:?}: {}",
             out.stderr
         );

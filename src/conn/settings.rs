@@ -116,6 +116,19 @@ impl FromStr for SslMode {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for SslMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for SslMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// TLS settings: mode and the PEM files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SslSettings {
@@ -152,7 +165,8 @@ pub struct ConnOverrides {
     pub ssl_key: Option<PathBuf>,
 }
 
-/// Everything needed to connect. `Debug` shows the password as `***`.
+/// Everything needed to connect. `Debug` shows the password as `***`. `Default` is the
+/// stock clients' default (the unix socket, no user yet: [`resolve`] fills it in).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnSettings {
     /// Server host; `None` or `localhost` means the unix socket.
@@ -167,6 +181,24 @@ pub struct ConnSettings {
     pub password: Option<Password>,
     /// TLS settings.
     pub ssl: SslSettings,
+}
+
+impl Default for ConnSettings {
+    fn default() -> Self {
+        ConnSettings {
+            host: None,
+            port: DEFAULT_PORT,
+            socket: None,
+            user: String::new(),
+            password: None,
+            ssl: SslSettings {
+                mode: SslMode::Preferred,
+                ca: None,
+                cert: None,
+                key: None,
+            },
+        }
+    }
 }
 
 /// Where a connection goes.

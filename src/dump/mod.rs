@@ -7,6 +7,7 @@ pub mod chunk;
 pub mod fingerprint;
 mod objects;
 pub mod rows;
+pub mod space;
 pub mod table;
 mod workers;
 
@@ -26,19 +27,24 @@ use crate::progress::Progress;
 use crate::schema::{self, Catalog, TableInfo, TableKind};
 use crate::sink::FileRecord;
 use crate::snapshot::{self, Server};
-use crate::store::{dump_name, DumpDir};
+use crate::store::lock::RootLock;
+use crate::store::{self, default_name_format, dump_name, DumpDir, RunInfo, WriteOptions};
+use crate::units::FileMode;
 
 use objects::ObjectWriter;
 use table::TableSettings;
 use workers::{run_workers, Results, WorkerContext};
 
-/// Everything a dump needs to know, resolved by the caller.
+/// Everything a dump needs to know, resolved by the caller; `Default` gives mybak's defaults.
 #[derive(Debug, Clone)]
 pub struct DumpSettings {
     pub conn: ConnSettings,
+    /// The output root, where dump directories are created.
     pub output_dir: PathBuf,
-    /// strftime format of the dump directory's name (UTC).
-    pub name_format: String,
+    /// strftime format of the dump directory's name; `None`: [`default_name_format`].
+    pub name_format: Option<String>,
+    /// Name the dump by its UTC start time instead of local time.
+    pub utc: bool,
     pub filter: Filter,
     pub users: bool,
     pub consistency: Consistency,
@@ -48,6 +54,69 @@ pub struct DumpSettings {
     pub compress_level: i32,
     /// Tables estimated larger than this are cut into chunks of about this size (0: never).
     pub chunk_bytes: u64,
+    /// Bytes that must stay free on the output root's file system after the (estimated) dump.
+    pub min_free: u64,
+    /// Permissions of the dump's files (and, with search bits, its directories).
+    pub file_mode: FileMode,
+    /// Identifies this run in logs, the run marker and the manifest.
+    pub run_id: String,
+}
+
+/// The number of CPUs, the default number of connections.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+impl Default for DumpSettings {
+    fn default() -> Self {
+        DumpSettings {
+            conn: ConnSettings::default(),
+            output_dir: PathBuf::from("./backups"),
+            name_format: None,
+            utc: false,
+            filter: Filter::default(),
+            users: false,
+            consistency: Consistency::Snapshot,
+            lock_wait_timeout: Duration::from_secs(60),
+            threads: default_threads(),
+            max_statement_bytes: 1 << 20,
+            compress_level: -3,
+            chunk_bytes: 64 << 20,
+            min_free: 0,
+            file_mode: FileMode::PRIVATE,
+            run_id: String::new(),
+        }
+    }
+}
+
+impl DumpSettings {
+    /// Refuses values no dump can run with.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: String| Err(Error::Settings(m));
+        if self.threads == 0 {
+            return fail("--threads must be at least 1".to_string());
+        }
+        if self.max_statement_bytes < 1024 {
+            return fail(format!(
+                "--max-statement-bytes {}: expected a size of at least 1K, like 1M",
+                self.max_statement_bytes
+            ));
+        }
+        if !(-7..=22).contains(&self.compress_level) || self.compress_level == 0 {
+            return fail(format!(
+                "--compress-level {}: expected 1 to 22, or -1 to -7 for zstd's fast levels",
+                self.compress_level
+            ));
+        }
+        Ok(())
+    }
+
+    /// The name format in effect.
+    pub fn name_format(&self) -> &str {
+        self.name_format
+            .as_deref()
+            .unwrap_or(default_name_format(self.utc))
+    }
 }
 
 /// A finished dump: where it is and what its manifest says.
@@ -56,6 +125,8 @@ pub struct DumpOutcome {
     pub path: PathBuf,
     pub manifest: Manifest,
     pub elapsed: Duration,
+    /// The output root's lock, still held (so the caller can prune under it).
+    pub lock: RootLock,
 }
 
 /// A file written by the dump, with what the manifest needs to know of it.
@@ -88,24 +159,23 @@ fn connect(settings: &ConnSettings, server: &Server) -> Result<Conn> {
     Ok(conn)
 }
 
-/// Runs a dump. Errors before the dump directory exists (settings, connection, lock) leave nothing
-/// behind; an object that fails later is recorded in the manifest and the dump goes on.
+/// Runs a dump. Errors before the dump directory exists (settings, output root, lock,
+/// connection, selection, space) leave nothing behind; an object that fails later is recorded in
+/// the manifest and the dump goes on.
 pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutcome> {
     let started = Utc::now();
     let clock = Instant::now();
-    if settings.threads == 0 {
-        return Err(Error::Settings("--threads must be at least 1".to_string()));
-    }
-    let name = dump_name(&settings.name_format, started)?;
+    settings.validate()?;
+    let name = dump_name(settings.name_format(), started, settings.utc)?;
+    store::check_root(&settings.output_dir)?;
     let mut main = conn::connect(&settings.conn)?;
     let server = Server::detect(&mut main)?;
     snapshot::prepare_session(&mut main, &server)?;
     let catalog = schema::list(&mut main, &settings.filter)?;
-    if catalog.databases.is_empty() && settings.filter.selects() {
-        return Err(Error::Settings(
-            "--databases/--tables match no database on this server: nothing to dump".to_string(),
-        ));
-    }
+    let source_bytes = space::check(&settings.output_dir, &catalog, settings.min_free)?;
+    // Nothing is written before this point: the root and its lock file come last.
+    store::create_root(&settings.output_dir)?;
+    let lock = RootLock::acquire(&settings.output_dir, "mybak dump")?;
     log::info!(
         "server {} on {}: {} databases, {} tables and views selected",
         server.info.version,
@@ -113,27 +183,34 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
         catalog.databases.len(),
         catalog.tables.len()
     );
-    let dump_dir = DumpDir::create(&settings.output_dir, &name)?;
-    let dir = dump_dir.path().to_path_buf();
+    let options = WriteOptions {
+        mode: settings.file_mode,
+        compress_level: settings.compress_level,
+    };
+    let run = RunInfo::current(&settings.run_id, started);
+    let dump_dir = DumpDir::create(&settings.output_dir, &name, options, &run)?;
+    progress.writing_to(dump_dir.path());
 
-    let (workers, binlog, lock, results) = match begin(settings, &server, &mut main, &catalog) {
+    let (workers, binlog, global, results) = match begin(settings, &server, &mut main, &catalog) {
         Ok(v) => v,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&dir);
+            dump_dir.discard();
             return Err(e);
         }
     };
     let results = read_all(
-        settings, &server, &catalog, &mut main, &dir, workers, lock, results, progress,
+        settings, &server, &catalog, &mut main, &dump_dir, workers, global, results, progress,
     )?;
     progress.finish();
 
-    let manifest = build_manifest(settings, &server, binlog, &catalog, results, started);
+    let mut manifest = build_manifest(settings, &server, binlog, &catalog, results, started);
+    manifest.source_bytes = Some(source_bytes);
     let path = dump_dir.finish(&manifest)?;
     Ok(DumpOutcome {
         path,
         manifest,
         elapsed: clock.elapsed(),
+        lock,
     })
 }
 
@@ -145,7 +222,7 @@ fn read_all(
     server: &Server,
     catalog: &Catalog,
     main: &mut Conn,
-    dir: &std::path::Path,
+    dir: &DumpDir,
     mut workers: Vec<Option<Conn>>,
     lock: Option<snapshot::GlobalLock>,
     mut results: Results,
@@ -153,7 +230,6 @@ fn read_all(
 ) -> Result<Results> {
     let table_settings = TableSettings {
         max_statement_bytes: settings.max_statement_bytes,
-        compress_level: settings.compress_level,
     };
     let jobs: Vec<Job> = crate::plan::largest_first(&catalog.tables)
         .into_iter()
@@ -258,11 +334,11 @@ type ObjectFiles = (Vec<DumpedFile>, Vec<Failure>);
 
 fn write_objects(
     main: &mut Conn,
-    dir: &std::path::Path,
+    dir: &DumpDir,
     settings: &DumpSettings,
     catalog: &Catalog,
 ) -> Result<ObjectFiles> {
-    let mut w = ObjectWriter::new(main, dir, settings.compress_level);
+    let mut w = ObjectWriter::new(main, dir);
     w.databases(catalog)?;
     w.routines(catalog)?;
     let views: Vec<&TableInfo> = catalog
@@ -349,6 +425,8 @@ fn build_manifest(
             Status::Partial
         },
         consistency: settings.consistency,
+        run_id: (!settings.run_id.is_empty()).then(|| settings.run_id.clone()),
+        source_bytes: None,
         binlog,
         failures,
         databases,

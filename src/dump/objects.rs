@@ -1,7 +1,6 @@
 //! Files of the objects that are not table rows: databases, routines, views, triggers, events and accounts.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
@@ -10,16 +9,15 @@ use crate::dump::DumpedFile;
 use crate::error::{server_message, Error, QueryContext, Result};
 use crate::manifest::{Failure, FileKind};
 use crate::schema::{self, Catalog, TableInfo};
-use crate::sink::SqlFile;
 use crate::sql::grant::{grant_target, GrantTarget};
 use crate::sql::ident::{file_name, qualified, quote_ident, quote_string};
 use crate::sql::script::{header, object_block, ObjectSession, Session};
+use crate::store::DumpDir;
 
 /// Writes object files and collects the objects that failed.
 pub struct ObjectWriter<'a> {
     pub conn: &'a mut Conn,
-    pub dir: &'a Path,
-    pub compress_level: i32,
+    pub dir: &'a DumpDir,
     pub files: Vec<DumpedFile>,
     pub failures: Vec<Failure>,
     /// Current default collation of each database.
@@ -37,11 +35,10 @@ fn failure(kind: &str, database: Option<&str>, name: &str, error: String) -> Fai
 
 impl<'a> ObjectWriter<'a> {
     /// Prepares to write into `dir`.
-    pub fn new(conn: &'a mut Conn, dir: &'a Path, compress_level: i32) -> ObjectWriter<'a> {
+    pub fn new(conn: &'a mut Conn, dir: &'a DumpDir) -> ObjectWriter<'a> {
         ObjectWriter {
             conn,
             dir,
-            compress_level,
             files: Vec::new(),
             failures: Vec::new(),
             collations: BTreeMap::new(),
@@ -56,7 +53,7 @@ impl<'a> ObjectWriter<'a> {
         database: Option<&str>,
         table: Option<&str>,
     ) -> Result<()> {
-        let mut file = SqlFile::create(self.dir, &rel, self.compress_level)?;
+        let mut file = self.dir.sql_file(&rel)?;
         file.write_all(text.as_bytes())?;
         self.files.push(DumpedFile {
             record: file.finish()?,

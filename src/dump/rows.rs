@@ -1,8 +1,6 @@
 //! Rows become SQL: each row read over the text protocol is written as the literal tuple `(…)`
 //! straight into the INSERT statement being built, fingerprinted, and streamed to its file.
 
-use std::path::Path;
-
 use mysql::Conn;
 
 use crate::dump::fingerprint::Fingerprint;
@@ -14,6 +12,7 @@ use crate::sink::SqlFile;
 use crate::sql::insert::InsertBuilder;
 use crate::sql::literal::{push_value, ValueKind};
 use crate::sql::script::{header, Session};
+use crate::store::DumpDir;
 
 /// Where formatted rows go: a buffer to append each row tuple to, and a call when it is complete.
 pub trait RowSink {
@@ -149,7 +148,7 @@ impl StreamStats {
 
 /// Where a data file goes and who hears of its progress.
 pub struct Target<'a> {
-    pub dir: &'a Path,
+    pub dir: &'a DumpDir,
     pub rel: &'a str,
     pub id: &'a str,
     pub settings: TableSettings,
@@ -169,7 +168,7 @@ impl StatementWriter<'_> {
     fn emit(&mut self, stmt: &[u8], rows: u64) -> Result<()> {
         if self.file.is_none() {
             let t = self.target;
-            let mut f = SqlFile::create(t.dir, t.rel, t.settings.compress_level)?;
+            let mut f = t.dir.sql_file(t.rel)?;
             f.write_all(self.header.as_bytes())?;
             *self.file = Some(f);
         }

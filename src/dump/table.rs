@@ -1,7 +1,5 @@
 //! One table's files: its `CREATE TABLE` (or `CREATE SEQUENCE` with its state) and its rows as INSERTs.
 
-use std::path::Path;
-
 use mysql::prelude::Queryable;
 use mysql::Conn;
 
@@ -16,6 +14,7 @@ use crate::sink::SqlFile;
 use crate::snapshot::Server;
 use crate::sql::ident::{file_name, push_ident, qualified, quote_ident};
 use crate::sql::script::{header, Session};
+use crate::store::DumpDir;
 
 /// What dumping one table produced.
 #[derive(Debug)]
@@ -29,7 +28,6 @@ pub struct TableOutput {
 #[derive(Debug, Clone, Copy)]
 pub struct TableSettings {
     pub max_statement_bytes: usize,
-    pub compress_level: i32,
 }
 
 pub(crate) fn object_error(table: &TableInfo, e: impl std::fmt::Display) -> Error {
@@ -47,7 +45,7 @@ pub(crate) fn object_error(table: &TableInfo, e: impl std::fmt::Display) -> Erro
 pub fn dump_table(
     conn: &mut Conn,
     server: &Server,
-    dir: &Path,
+    dir: &DumpDir,
     job: &Job,
     settings: TableSettings,
     progress: &dyn Progress,
@@ -55,12 +53,12 @@ pub fn dump_table(
     let table = &job.table;
     match table.kind {
         TableKind::Sequence => Ok(TableOutput {
-            files: vec![sequence_file(conn, dir, table, settings)?],
+            files: vec![sequence_file(conn, dir, table)?],
             entry: None,
         }),
         TableKind::View => Err(object_error(table, "a view is not a table")),
         TableKind::Base | TableKind::SystemVersioned => {
-            let (schema_file, read) = open_table(conn, server, dir, table, settings)?;
+            let (schema_file, read) = open_table(conn, server, dir, table)?;
             let (data, stats) = match data_file(
                 conn,
                 server,
@@ -72,7 +70,7 @@ pub fn dump_table(
             ) {
                 Ok(v) => v,
                 Err(e) => {
-                    let _ = std::fs::remove_file(dir.join(&schema_file.record.path));
+                    dir.remove_file(&schema_file.record.path);
                     return Err(e);
                 }
             };
@@ -98,11 +96,10 @@ pub struct TableRead {
 pub fn open_table(
     conn: &mut Conn,
     server: &Server,
-    dir: &Path,
+    dir: &DumpDir,
     table: &TableInfo,
-    settings: TableSettings,
 ) -> Result<(DumpedFile, TableRead)> {
-    let schema_file = schema_file(conn, dir, table, settings)?;
+    let schema_file = schema_file(conn, dir, table)?;
     let columns = schema::data_columns(conn, table)?;
     if columns.history && !server.has_insert_history() {
         log::warn!(
@@ -134,21 +131,11 @@ fn table_dir(table: &TableInfo) -> String {
     file_name(&table.database)
 }
 
-fn schema_file(
-    conn: &mut Conn,
-    dir: &Path,
-    table: &TableInfo,
-    settings: TableSettings,
-) -> Result<DumpedFile> {
-    definition_file(conn, dir, table, settings, FileKind::TableSchema, "")
+fn schema_file(conn: &mut Conn, dir: &DumpDir, table: &TableInfo) -> Result<DumpedFile> {
+    definition_file(conn, dir, table, FileKind::TableSchema, "")
 }
 
-fn sequence_file(
-    conn: &mut Conn,
-    dir: &Path,
-    table: &TableInfo,
-    settings: TableSettings,
-) -> Result<DumpedFile> {
+fn sequence_file(conn: &mut Conn, dir: &DumpDir, table: &TableInfo) -> Result<DumpedFile> {
     let state: Option<(String, String)> = conn
         .query_first(format!(
             "SELECT next_not_cached_value, cycle_count FROM {}",
@@ -163,15 +150,14 @@ fn sequence_file(
         next.trim(),
         round.trim()
     );
-    definition_file(conn, dir, table, settings, FileKind::Sequence, &setval)
+    definition_file(conn, dir, table, FileKind::Sequence, &setval)
 }
 
 /// Writes the `SHOW CREATE TABLE` (or `SEQUENCE`) of `table`, then `after`, as a file of its own.
 fn definition_file(
     conn: &mut Conn,
-    dir: &Path,
+    dir: &DumpDir,
     table: &TableInfo,
-    settings: TableSettings,
     kind: FileKind,
     after: &str,
 ) -> Result<DumpedFile> {
@@ -205,18 +191,17 @@ fn definition_file(
     text.push_str(&create);
     text.push_str(";\n");
     text.push_str(after);
-    write_whole(dir, &rel, text.as_bytes(), settings, kind, table)
+    write_whole(dir, &rel, text.as_bytes(), kind, table)
 }
 
 fn write_whole(
-    dir: &Path,
+    dir: &DumpDir,
     rel: &str,
     text: &[u8],
-    settings: TableSettings,
     kind: FileKind,
     table: &TableInfo,
 ) -> Result<DumpedFile> {
-    let mut file = SqlFile::create(dir, rel, settings.compress_level)?;
+    let mut file = dir.sql_file(rel)?;
     file.write_all(text)?;
     let record = file.finish()?;
     Ok(DumpedFile {
@@ -283,7 +268,7 @@ pub fn insert_head(table: &TableInfo, columns: &DataColumns) -> Vec<u8> {
 pub fn data_file(
     conn: &mut Conn,
     server: &Server,
-    dir: &Path,
+    dir: &DumpDir,
     read: &TableRead,
     range: &RowRange,
     settings: TableSettings,
@@ -333,7 +318,7 @@ pub fn data_file(
         }
         Err(e) => {
             drop(file);
-            let _ = std::fs::remove_file(dir.join(&rel));
+            dir.remove_file(&rel);
             Err(e)
         }
     }

@@ -2,7 +2,6 @@
 //! big tables first, then the next table (largest first), until nothing is left.
 
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use mysql::Conn;
@@ -16,11 +15,12 @@ use crate::plan::{choose_key, chunk_rows};
 use crate::progress::Progress;
 use crate::schema::{self, TableInfo, TableKind};
 use crate::snapshot::{self, Server};
+use crate::store::DumpDir;
 
 /// What the workers share.
 pub(super) struct WorkerContext<'a> {
     pub server: &'a Server,
-    pub dir: &'a Path,
+    pub dir: &'a DumpDir,
     pub settings: TableSettings,
     /// Each table in its own transaction.
     pub per_table: bool,
@@ -233,8 +233,7 @@ fn open_chunked(
     job: &Job,
     target_rows: u64,
 ) -> Result<Opened> {
-    let (schema_file, read) =
-        table::open_table(conn, ctx.server, ctx.dir, &job.table, ctx.settings)?;
+    let (schema_file, read) = table::open_table(conn, ctx.server, ctx.dir, &job.table)?;
     let key = if read.history {
         Err("system-versioned: history rows share their key".to_string())
     } else {
@@ -309,7 +308,7 @@ fn rows(
             true
         }
         Err(e) => {
-            let _ = std::fs::remove_file(ctx.dir.join(&schema_file.record.path));
+            ctx.dir.remove_file(&schema_file.record.path);
             r.failed(&read.table, e.detail());
             false
         }
@@ -332,7 +331,7 @@ fn complete(ctx: &WorkerContext<'_>, r: &mut Results, t: &ChunkedTable, c: Compl
         }
         Completion::Failed { error, files } => {
             for f in files {
-                let _ = std::fs::remove_file(ctx.dir.join(f));
+                ctx.dir.remove_file(&f);
             }
             r.failed(&t.read.table, error);
         }

@@ -9,9 +9,6 @@ use super::known::{is_known, BOOL_PREFIXES, KNOWN_OPTIONS, MYBAK_OPTIONS};
 use super::values::{normalize_key, OptionEntry, Origin};
 use super::MAX_INCLUDE_DEPTH;
 
-/// mybak's own config file, named by [`OptionWarning::MybakSetting`].
-pub const MYBAK_CONFIG_FILE: &str = "/etc/mybak/mybak.toml";
-
 /// The option-file group of mybak's own options.
 const MYBAK_GROUP: &str = "mybak";
 
@@ -122,9 +119,10 @@ impl fmt::Display for OptionWarning {
             }
             OptionWarning::MybakSetting { origin, group, key } => write!(
                 f,
-                "{origin}: '{}' in [{}] is not read from option files: mybak's own settings go in its config file ({MYBAK_CONFIG_FILE})",
+                "{origin}: '{}' in [{}] is not read from option files: mybak's own settings go in its config file ({})",
                 Shown(key),
-                Shown(group)
+                Shown(group),
+                crate::config::DEFAULT_CONFIG_FILE
             ),
             OptionWarning::ReadablePasswordFile { path, mode } => write!(
                 f,

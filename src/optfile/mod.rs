@@ -58,7 +58,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use check::{Hint, OptionWarning, MYBAK_CONFIG_FILE};
+pub use check::{Hint, OptionWarning};
 pub use line::SyntaxError;
 pub use values::{normalize_key, parse_bool, OptionEntry, OptionValues, Origin};
 

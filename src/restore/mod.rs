@@ -26,7 +26,7 @@ use crate::verify::files;
 use load::{load_file, LoadFailure};
 use rewrite::{names_database, rename_statement, Rename};
 
-/// Everything a restore needs to know, resolved by the caller.
+/// Everything a restore needs to know, resolved by the caller; `Default` gives mybak's defaults.
 #[derive(Debug, Clone)]
 pub struct RestoreSettings {
     pub conn: ConnSettings,
@@ -45,6 +45,24 @@ pub struct RestoreSettings {
     pub rewrite_bodies: bool,
 }
 
+impl Default for RestoreSettings {
+    fn default() -> Self {
+        RestoreSettings {
+            conn: ConnSettings::default(),
+            dir: PathBuf::new(),
+            filter: Filter::default(),
+            renames: Vec::new(),
+            threads: crate::dump::default_threads(),
+            no_binlog: false,
+            defer_indexes: false,
+            drop_existing: false,
+            allow_partial: false,
+            users: false,
+            rewrite_bodies: false,
+        }
+    }
+}
+
 /// How a restore went.
 #[derive(Debug, Default)]
 pub struct RestoreOutcome {
@@ -54,6 +72,8 @@ pub struct RestoreOutcome {
     pub rows: u64,
     /// Bytes of SQL sent.
     pub sql_bytes: u64,
+    /// Bytes on disk of the files loaded.
+    pub bytes: u64,
     pub files: usize,
     pub failures: Vec<LoadFailure>,
     pub warnings: Vec<String>,
@@ -77,6 +97,18 @@ fn plan<'m>(manifest: &'m Manifest, settings: &RestoreSettings) -> Result<Plan<'
                 r.from, r.to, r.from
             )));
         }
+    }
+    let databases: Vec<String> = in_dump.iter().map(|d| d.to_string()).collect();
+    let tables: Vec<(String, String)> = manifest
+        .files
+        .iter()
+        .filter_map(|f| Some((f.database.clone()?, f.table.clone()?)))
+        .filter(|(d, _)| settings.filter.database(d))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for warning in settings.filter.check(&databases, &tables, "in the dump")? {
+        log::warn!("{warning}");
     }
     let selected = |f: &&ManifestFile| match (&f.database, &f.table, f.kind) {
         (_, _, FileKind::Users) => settings.users,
@@ -336,6 +368,7 @@ impl Run<'_> {
             Ok(()) => {
                 o.files += 1;
                 o.sql_bytes += file.sql_bytes;
+                o.bytes += file.bytes;
                 o.rows += file.rows.unwrap_or(0);
                 if file.kind == FileKind::TableSchema {
                     o.tables += 1;

@@ -221,7 +221,7 @@ fn keep_within_counts_back_from_the_newest_dump_not_from_now() {
         // Span prints 30 days as a month, its largest exact unit.
         assert_eq!(
             reasons(&v, "2026-05-11T08:00:00Z"),
-            ["within 1mo of the newest dump"]
+            ["within 30d of the newest dump"]
         );
         assert_eq!(
             reasons(&v, "2026-05-11T07:59:59Z"),
@@ -374,7 +374,7 @@ fn keep_partial_sets_how_long_partial_dumps_stay() {
         now,
         &Utc,
     );
-    assert_eq!(v[0].reasons, ["partial dump older than 1mo"]);
+    assert_eq!(v[0].reasons, ["partial dump older than 30d"]);
 }
 
 #[test]

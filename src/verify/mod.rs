@@ -23,6 +23,10 @@ pub use restore_test::{restore_test, RestoreTestSettings};
 pub struct Report {
     /// Files checked.
     pub files: usize,
+    /// Their bytes on disk.
+    pub bytes: u64,
+    /// Bytes of SQL they decompressed to (files that could be read).
+    pub sql_bytes: u64,
     /// Statements parsed.
     pub statements: u64,
     /// Rows counted in data files.
@@ -70,6 +74,7 @@ pub fn offline(dir: &Path) -> Result<(Manifest, Report)> {
     }
     let all: Vec<&ManifestFile> = manifest.files.iter().collect();
     report.files = all.len();
+    report.bytes = all.iter().map(|f| f.bytes).sum();
     let integrity = files::check(dir, &manifest, &all);
     let damaged: std::collections::BTreeSet<String> =
         integrity.iter().map(|p| p.path.clone()).collect();
@@ -87,8 +92,9 @@ pub fn offline(dir: &Path) -> Result<(Manifest, Report)> {
         let f = all[i];
         match result {
             Err(p) => report.problems.push(p),
-            Ok((statements, rows)) => {
+            Ok((statements, rows, sql_bytes)) => {
                 report.statements += statements;
+                report.sql_bytes += sql_bytes;
                 if f.kind == FileKind::TableData {
                     report.rows += rows;
                     if f.rows.is_some_and(|r| r != rows) {
@@ -139,8 +145,22 @@ fn check_table_rows(
     }
 }
 
-/// Statements and INSERT rows of a file, or why it could not be read.
-type Parsed = std::result::Result<(u64, u64), Problem>;
+/// Statements, INSERT rows and SQL bytes of a file, or why it could not be read.
+type Parsed = std::result::Result<(u64, u64, u64), Problem>;
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    bytes: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.set(self.bytes.get() + n as u64);
+        Ok(n)
+    }
+}
 
 /// Decompresses and splits one file; counts statements and INSERT rows.
 fn parse_file(dir: &Path, f: &ManifestFile) -> Parsed {
@@ -149,7 +169,12 @@ fn parse_file(dir: &Path, f: &ManifestFile) -> Parsed {
     let decoder = zstd::stream::read::Decoder::new(file)
         .map_err(|e| problem(&f.path, format!("cannot be decompressed: {e}")))?;
     let (mut statements, mut rows) = (0u64, 0u64);
-    for s in Splitter::new(decoder) {
+    let sql_bytes = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counting = Counting {
+        inner: decoder,
+        bytes: sql_bytes.clone(),
+    };
+    for s in Splitter::new(counting) {
         let s = s.map_err(|e| {
             problem(
                 &f.path,
@@ -163,7 +188,7 @@ fn parse_file(dir: &Path, f: &ManifestFile) -> Parsed {
             }
         }
     }
-    Ok((statements, rows))
+    Ok((statements, rows, sql_bytes.get()))
 }
 
 /// `.sql.zst` files in the dump directory that the manifest does not list.

@@ -53,6 +53,18 @@ pub fn mybak_bare() -> Command {
     cmd
 }
 
+/// The names in an output root, without the lock file every run leaves there.
+pub fn root_entries(root: &std::path::Path) -> Vec<String> {
+    match std::fs::read_dir(root) {
+        Ok(list) => list
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".mybak.lock")
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// `fixtures/<name>` in the source tree.
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,320 @@
+//! The arguments of each command, and the config-file layer each fills.
+
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Subcommand};
+
+use mybak::config::{DumpConfig, ListConfig, PruneConfig, RestoreConfig, VerifyConfig};
+use mybak::manifest::Consistency;
+use mybak::units::{ByteSize, FileMode, Span};
+
+use super::{flag, list, ConnArgs};
+
+/// Database and table selection, shared by the commands.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Databases (comma-separated globs; repeatable). Default: all but the system ones.
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub databases: Vec<String>,
+    /// Databases to leave out (globs).
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub exclude_databases: Vec<String>,
+    /// Tables, as DB.TABLE globs.
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub tables: Vec<String>,
+    /// Tables to leave out, as DB.TABLE globs.
+    #[arg(long, value_delimiter = ',', help_heading = "Selection")]
+    pub exclude_tables: Vec<String>,
+}
+
+fn consistency() -> impl TypedValueParser<Value = Consistency> {
+    PossibleValuesParser::new(["snapshot", "per-table", "none"])
+        .try_map(|s| s.parse::<Consistency>())
+}
+
+/// `mybak dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Print help.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Where dump directories are created (default ./backups).
+    #[arg(long, value_name = "ROOT")]
+    pub output_dir: Option<PathBuf>,
+    /// Name of the dump directory: a strftime format of the start time; `/` makes
+    /// subdirectories (default %Y-%m-%dT%H-%M-%S, with a Z under --utc).
+    #[arg(long, value_name = "FORMAT")]
+    pub name: Option<String>,
+    /// Name the dump by UTC time (the manifest always records UTC).
+    #[arg(long, conflicts_with = "local_time")]
+    pub utc: bool,
+    /// Name the dump by local time (the default).
+    #[arg(long)]
+    pub local_time: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Also dump accounts, roles and grants (users.sql.zst).
+    #[arg(long, help_heading = "Selection")]
+    pub users: bool,
+    /// How one point in time is had: snapshot (needs RELOAD), per-table or none (default snapshot).
+    #[arg(long, value_parser = consistency())]
+    pub consistency: Option<Consistency>,
+    /// How long to wait for the short global lock, e.g. 60 or 2min (default 60s).
+    #[arg(long, value_name = "SPAN")]
+    pub lock_wait_timeout: Option<Span>,
+    /// Parallel connections (default: number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Largest INSERT statement, e.g. 1M (default; a single larger row stands alone).
+    #[arg(long, value_name = "SIZE")]
+    pub max_statement_bytes: Option<ByteSize>,
+    /// Tables estimated larger are cut into chunks of about this size, read in parallel
+    /// (default 64M; 0: never).
+    #[arg(long, value_name = "SIZE")]
+    pub chunk_size: Option<ByteSize>,
+    /// zstd level: 1 to 22, or -1 to -7 for zstd's fast levels (default -3).
+    #[arg(long, allow_negative_numbers = true, value_name = "LEVEL")]
+    pub compress_level: Option<i32>,
+    /// Refuse to start unless this much stays free after the estimated dump (default 0).
+    #[arg(long, value_name = "SIZE")]
+    pub min_free: Option<ByteSize>,
+    /// Permissions of the dump's files, 0600 (default) or wider by read bits (0640, 0644);
+    /// directories get the matching search bits.
+    #[arg(long, value_name = "MODE")]
+    pub file_mode: Option<FileMode>,
+    /// After a successful dump, remove old dumps by the retention rules (--keep-*, [prune]).
+    #[arg(long, help_heading = "Retention")]
+    pub prune: bool,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+}
+
+impl DumpArgs {
+    /// The settings given on the command line.
+    pub fn layer(&self) -> DumpConfig {
+        DumpConfig {
+            output_dir: self.output_dir.clone(),
+            name: self.name.clone(),
+            utc: if self.utc {
+                Some(true)
+            } else if self.local_time {
+                Some(false)
+            } else {
+                None
+            },
+            databases: list(&self.select.databases),
+            exclude_databases: list(&self.select.exclude_databases),
+            tables: list(&self.select.tables),
+            exclude_tables: list(&self.select.exclude_tables),
+            users: flag(self.users),
+            consistency: self.consistency,
+            lock_wait_timeout: self.lock_wait_timeout,
+            threads: self.threads,
+            max_statement_bytes: self.max_statement_bytes,
+            chunk_size: self.chunk_size,
+            compress_level: self.compress_level,
+            min_free: self.min_free,
+            file_mode: self.file_mode,
+            prune: flag(self.prune),
+        }
+    }
+}
+
+/// The retention rules, for `prune` and `dump --prune`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RetentionArgs {
+    /// Keep the N newest dumps.
+    #[arg(long, value_name = "N", help_heading = "Retention")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest dump of each of the last N hours that have dumps.
+    #[arg(long, value_name = "N", help_heading = "Retention")]
+    pub keep_hourly: Option<u32>,
+    /// Keep the newest dump of each of the last N days that have dumps.
+    #[arg(long, value_name = "N", help_heading = "Retention")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest dump of each of the last N ISO weeks that have dumps.
+    #[arg(long, value_name = "N", help_heading = "Retention")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest dump of each of the last N months that have dumps.
+    #[arg(long, value_name = "N", help_heading = "Retention")]
+    pub keep_monthly: Option<u32>,
+    /// Keep the newest dump of each of the last N years that have dumps.
+    #[arg(long, value_name = "N", help_heading = "Retention")]
+    pub keep_yearly: Option<u32>,
+    /// Keep every dump started within this span before the newest one, e.g. 30d.
+    #[arg(long, value_name = "SPAN", help_heading = "Retention")]
+    pub keep_within: Option<Span>,
+    /// Keep partial dumps (some objects failed) while younger than this (default 7d).
+    #[arg(long, value_name = "SPAN", help_heading = "Retention")]
+    pub keep_partial: Option<Span>,
+}
+
+impl RetentionArgs {
+    /// The settings given on the command line (`dry_run` aside).
+    pub fn layer(&self) -> PruneConfig {
+        PruneConfig {
+            keep_last: self.keep_last,
+            keep_hourly: self.keep_hourly,
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_yearly: self.keep_yearly,
+            keep_within: self.keep_within,
+            keep_partial: self.keep_partial,
+            dry_run: None,
+        }
+    }
+}
+
+/// `mybak restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Print help.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// The dump directory.
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Restore database FROM under the name TO (repeatable).
+    #[arg(
+        long = "rename-database",
+        value_name = "FROM=TO",
+        help_heading = "Selection"
+    )]
+    pub rename_database: Vec<String>,
+    /// Also restore accounts, roles and grants.
+    #[arg(long, help_heading = "Selection")]
+    pub users: bool,
+    /// Parallel connections for the rows (default: number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Do not write the restore to the binary log (SET sql_log_bin = 0).
+    #[arg(long)]
+    pub no_binlog: bool,
+    /// Create secondary indexes after each table's rows are in.
+    #[arg(long)]
+    pub defer_indexes: bool,
+    /// Replace target databases that exist already.
+    #[arg(long)]
+    pub drop_existing: bool,
+    /// Restore a dump whose manifest records failed objects.
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+impl RestoreArgs {
+    /// The settings given on the command line.
+    pub fn layer(&self) -> RestoreConfig {
+        RestoreConfig {
+            databases: list(&self.select.databases),
+            exclude_databases: list(&self.select.exclude_databases),
+            tables: list(&self.select.tables),
+            exclude_tables: list(&self.select.exclude_tables),
+            rename_database: list(&self.rename_database),
+            users: flag(self.users),
+            threads: self.threads,
+            no_binlog: flag(self.no_binlog),
+            defer_indexes: flag(self.defer_indexes),
+            drop_existing: flag(self.drop_existing),
+            allow_partial: flag(self.allow_partial),
+        }
+    }
+}
+
+/// `mybak verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Print help.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// The dump directory.
+    pub dir: PathBuf,
+    /// Also restore the dump on a scratch server (connection options below) under temporary
+    /// names and compare every table with the fingerprint recorded at dump time.
+    #[arg(long)]
+    pub restore_test: bool,
+    /// Keep the temporary databases of --restore-test.
+    #[arg(long)]
+    pub keep: bool,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Parallel connections for --restore-test (default: number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl VerifyArgs {
+    /// The settings given on the command line.
+    pub fn layer(&self) -> VerifyConfig {
+        VerifyConfig {
+            restore_test: flag(self.restore_test),
+            keep: flag(self.keep),
+            threads: self.threads,
+            json: flag(self.json),
+        }
+    }
+}
+
+/// `mybak prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The output root (default: [dump] output-dir of the config file, else ./backups).
+    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+    /// Print what would be removed, remove nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}
+
+impl PruneArgs {
+    /// The settings given on the command line.
+    pub fn layer(&self) -> PruneConfig {
+        PruneConfig {
+            dry_run: flag(self.dry_run),
+            ..self.retention.layer()
+        }
+    }
+}
+
+/// `mybak list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The output root (default: [dump] output-dir of the config file, else ./backups).
+    pub root: Option<PathBuf>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ListArgs {
+    /// The settings given on the command line.
+    pub fn layer(&self) -> ListConfig {
+        ListConfig {
+            json: flag(self.json),
+        }
+    }
+}
+
+/// `mybak config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+/// What `mybak config` does.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the config file and print the effective settings of every command (password masked).
+    Check,
+}

@@ -1,0 +1,92 @@
+//! The longer help texts: what stdout and stderr carry, exit codes, files read, examples.
+
+/// Shown after `mybak --help`.
+pub const MAIN: &str = "\
+Output:
+  stdout   dump: the path of the finished dump (one line); verify --json, list --json: JSON
+  stderr   messages, then one last line: summary: status=… … bytes=… sql_bytes=… seconds=…
+           (bytes: on disk, compressed; sql_bytes: the SQL inside). Not on a terminal, every
+           line starts with a UTC timestamp. --log-file appends the same lines to a file.
+
+Exit codes:
+  0    everything done
+  1    finished, but some objects failed (a partial dump, a damaged verify), or an error after
+       writing started
+  2    usage, configuration, connection or selection error, or no space: nothing was written
+  3    another mybak run holds the output root's lock: nothing was done
+  130  interrupted by SIGINT, 143 by SIGTERM (a dump is left as NAME.partial)
+
+Files read:
+  --config FILE, else /etc/mybak/mybak.toml when it exists: every setting of every command
+  (`mybak config check` shows the effective settings). Command-line flags win over it.
+  Option files as the stock clients read them, for the connection only: /etc/my.cnf,
+  /etc/mysql/my.cnf, --defaults-extra-file, ~/.my.cnf (or only --defaults-file; none with
+  --no-defaults), groups [client] [client-server] [client-mariadb] [mysqldump] [mybak]
+  (later ones win); then MYSQL_PWD. Keep the password in a chmod 600 file.
+
+Examples:
+  mybak dump --output-dir /db_backups                      every database but the system ones
+  mybak dump --databases 'shop,blog_*' --users --prune --keep-daily 7 --keep-monthly 12
+  mybak list /db_backups
+  mybak verify /db_backups/2026-11-26T00-00-00
+  mybak restore /db_backups/2026-11-26T00-00-00 --databases shop --rename-database shop=shop_copy
+  mybak prune /db_backups --keep-daily 30 --dry-run
+  mybak help dump";
+
+/// Shown after `mybak dump --help`.
+pub const DUMP: &str = "\
+Writes ROOT/NAME.partial, renamed to ROOT/NAME when every file is on disk; prints ROOT/NAME on
+stdout. The output root is locked for the run (a second run on it exits 3). Files are 0600 and
+directories 0700 whatever the umask (--file-mode to widen).
+
+Examples:
+  mybak dump --output-dir /db_backups
+  mybak dump --name '%Y/%m/%d/%H%M%S' --utc
+  mybak dump --databases 'shop,blog_*' --exclude-tables 'shop.log_*' --threads 4
+  mybak dump --prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12
+  mybak dump --log-file /var/log/mybak/mybak.log --metrics-file /var/lib/node_exporter/mybak.prom \\
+             --on-failure 'mail -s \"mybak: $MYBAK_STATUS\" root < \"$MYBAK_LOG_FILE\"'";
+
+/// Shown after `mybak restore --help`.
+pub const RESTORE: &str = "\
+Every file is checked (size, SHA-256, manifest) before any SQL is sent; a target database that
+exists and holds anything needs --drop-existing. Exit 0 when all was restored, 1 when something
+failed, 2 when nothing was sent.
+
+Examples:
+  mybak restore /db_backups/2026-11-26T00-00-00 --threads 4
+  mybak restore DUMP --databases shop --rename-database shop=shop_copy
+  mybak restore DUMP --defer-indexes --no-binlog --drop-existing";
+
+/// Shown after `mybak verify --help`.
+pub const VERIFY: &str = "\
+Offline: hashes, sizes, every file decompresses and parses, row counts. With --restore-test the
+dump is restored on the given server under temporary names and every table compared with the
+fingerprint taken at dump time. Exit 0: no problem; 1: problems (each printed); 2: the dump
+cannot be opened or the server reached.
+
+Examples:
+  mybak verify /db_backups/2026-11-26T00-00-00
+  mybak verify DUMP --json
+  mybak verify DUMP --restore-test -h scratch-db -u verifier";
+
+/// Shown after `mybak prune --help`.
+pub const PRUNE: &str = "\
+Keeps dumps by grandfather-father-son rules, as restic does: --keep-daily 7 keeps the newest
+dump of each of the last 7 days that have dumps; a dump kept by any rule stays. Only mybak
+dumps count. The newest complete dump is never removed; partial dumps are kept while younger
+than --keep-partial; NAME.partial left by dead runs goes after a day. Nothing mybak did not
+write is touched. Each dump is printed with keep/remove and the reason.
+
+Examples:
+  mybak prune /db_backups --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-yearly 3
+  mybak prune /db_backups --keep-within 30d --dry-run";
+
+/// Shown after `mybak list --help`.
+pub const LIST: &str = "\
+One line per dump, oldest first: name, status, size on disk, duration, databases, consistency,
+binlog position and GTID. Unfinished and unreadable dumps are listed too.
+
+Examples:
+  mybak list /db_backups
+  mybak list /db_backups --json | jq '.[] | select(.status == \"complete\") | .name'";

@@ -1,0 +1,132 @@
+//! `mybak prune`: the plan, printed with reasons, then carried out under the root's lock.
+
+use chrono::{Local, Utc};
+
+use mybak::prune::{self, Executed, Plan, PruneSettings};
+use mybak::retention::{Action, DumpState};
+use mybak::store::lock::RootLock;
+use mybak::summary::{Command, RunStatus, Summary};
+use mybak::units::human_bytes;
+
+use super::{Ctx, Outcome};
+use crate::cli::args::PruneArgs;
+use crate::cli::{EXIT_OK, EXIT_PARTIAL};
+
+/// Plans and carries out a prune; the caller holds the root's lock.
+pub fn prune_under_lock(settings: &PruneSettings) -> mybak::Result<(Plan, Executed)> {
+    let plan = prune::plan(settings, Utc::now(), &Local)?;
+    let done = prune::execute(&settings.root, &plan, settings.dry_run);
+    Ok((plan, done))
+}
+
+fn state_word(state: DumpState) -> &'static str {
+    match state {
+        DumpState::Complete => "complete",
+        DumpState::Partial => "partial",
+        DumpState::Unfinished => "unfinished",
+    }
+}
+
+/// One line per dump: action, name, state, start time, reasons.
+fn plan_lines(plan: &Plan, dry_run: bool) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| {
+            let v = &s.verdict;
+            let action = match (v.action, dry_run) {
+                (Action::Keep, _) => "keep",
+                (Action::Remove, false) => "remove",
+                (Action::Remove, true) => "would remove",
+            };
+            format!(
+                "{action:<12} {}  {:<10} {}  {}",
+                v.name,
+                state_word(v.state),
+                v.time.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S"),
+                v.reasons.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// Logs what a prune did (for `dump --prune`, whose stdout is the dump's path).
+pub fn log_plan(plan: &Plan, done: &Executed) {
+    for line in plan_lines(plan, false) {
+        log::info!("prune: {line}");
+    }
+    report_problems(plan, done);
+    log::info!(
+        "prune: removed {} dumps, freed {}",
+        done.removed,
+        human_bytes(done.freed_bytes)
+    );
+}
+
+fn report_problems(plan: &Plan, done: &Executed) {
+    for (name, why) in &plan.unreadable {
+        log::warn!("prune: left alone {name}: {why}");
+    }
+    for path in &done.kept_foreign {
+        log::warn!(
+            "prune: {} was not written by mybak and stays (with its directory)",
+            path.display()
+        );
+    }
+    for (name, e) in &done.failed {
+        log::error!("prune: could not remove {name}: {e}");
+    }
+}
+
+/// Runs `mybak prune`.
+pub fn run(args: PruneArgs, ctx: &Ctx) -> Outcome {
+    let root = args
+        .root
+        .clone()
+        .or_else(|| ctx.config.dump.output_dir.clone())
+        .unwrap_or_else(|| mybak::dump::DumpSettings::default().output_dir);
+    ctx.reporter.set_job(root.display().to_string());
+    let settings = args
+        .layer()
+        .over(ctx.config.prune.clone())
+        .settings(root.clone());
+    let opened = mybak::store::catalog::list_dumps(&root);
+    if let Err(e) = opened {
+        anyhow::bail!(mybak::Error::OutputRoot {
+            path: root,
+            message: format!("cannot read the output root: {e}"),
+        });
+    }
+    let lock = RootLock::acquire(&root, "mybak prune")?;
+    let (plan, done) = prune_under_lock(&settings)?;
+    drop(lock);
+    for line in plan_lines(&plan, settings.dry_run) {
+        println!("{line}");
+    }
+    report_problems(&plan, &done);
+    let planned = plan.removals().count() as u64;
+    let mut s = Summary::new(
+        Command::Prune,
+        if done.failed.is_empty() {
+            RunStatus::Complete
+        } else {
+            RunStatus::Partial
+        },
+    );
+    s.bytes = done.freed_bytes;
+    s.failed = done.failed.len() as u64;
+    s.seconds = ctx.reporter.clock.elapsed().as_secs_f64();
+    s.extra = vec![
+        ("dumps", plan.steps.len() as u64),
+        ("kept", plan.steps.len() as u64 - planned),
+        ("removed", done.removed as u64),
+    ];
+    if settings.dry_run {
+        s.extra.push(("would_remove", planned));
+    }
+    let code = if done.failed.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_PARTIAL
+    };
+    Ok((s, code))
+}

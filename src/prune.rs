@@ -1,0 +1,133 @@
+//! `mybak prune`: decide which dumps of an output root to keep (a plan, with reasons), then
+//! remove the others through the store.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::error::{Error, Result};
+use crate::manifest::Status;
+use crate::retention::{self, Action, Candidate, DumpState, Policy, Verdict};
+use crate::store::catalog::{self, Found, StoredDump};
+
+/// Everything a prune needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneSettings {
+    pub root: PathBuf,
+    pub policy: Policy,
+    pub dry_run: bool,
+}
+
+/// One dump's fate, with what the store knows of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub verdict: Verdict,
+    pub dump: StoredDump,
+}
+
+/// What to keep and what to remove, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// Directories that look like dumps but cannot be read: never touched.
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl Plan {
+    /// The steps that remove a dump.
+    pub fn removals(&self) -> impl Iterator<Item = &Step> {
+        self.steps
+            .iter()
+            .filter(|s| s.verdict.action == Action::Remove)
+    }
+}
+
+/// Lists the root's dumps and decides, in time zone `tz`, as of `now`. Pure but for listing.
+/// `.pruning` leftovers (removals that were interrupted) are always removed.
+pub fn plan<Tz: TimeZone>(settings: &PruneSettings, now: DateTime<Utc>, tz: &Tz) -> Result<Plan> {
+    if settings.policy.is_empty() {
+        return Err(Error::Settings(
+            "no retention rule given (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly, --keep-within or [prune] in the config file): nothing removed".to_string(),
+        ));
+    }
+    let dumps = catalog::list_dumps(&settings.root)?;
+    let mut candidates = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut leftovers = Vec::new();
+    for d in &dumps {
+        let state = match &d.found {
+            Found::Dump(m) if m.status == Status::Complete => DumpState::Complete,
+            Found::Dump(_) => DumpState::Partial,
+            Found::Unfinished(_) => DumpState::Unfinished,
+            Found::Pruning => {
+                leftovers.push(d.clone());
+                continue;
+            }
+            Found::Unreadable(why) => {
+                unreadable.push((d.name.clone(), why.clone()));
+                continue;
+            }
+        };
+        candidates.push(Candidate {
+            name: d.name.clone(),
+            time: d.time,
+            state,
+        });
+    }
+    let verdicts = retention::decide(&settings.policy, &candidates, now, tz);
+    let mut steps: Vec<Step> = verdicts
+        .into_iter()
+        .filter_map(|verdict| {
+            let dump = dumps.iter().find(|d| {
+                d.name == verdict.name && !matches!(d.found, Found::Pruning | Found::Unreadable(_))
+            })?;
+            Some(Step {
+                verdict,
+                dump: dump.clone(),
+            })
+        })
+        .collect();
+    for dump in leftovers {
+        steps.push(Step {
+            verdict: Verdict {
+                name: dump.name.clone(),
+                time: dump.time,
+                state: DumpState::Unfinished,
+                action: Action::Remove,
+                reasons: vec!["an interrupted removal".to_string()],
+            },
+            dump,
+        });
+    }
+    Ok(Plan { steps, unreadable })
+}
+
+/// What removing went like.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Executed {
+    pub removed: usize,
+    pub freed_bytes: u64,
+    /// Files mybak did not write, left in place (their dump directories stay).
+    pub kept_foreign: Vec<PathBuf>,
+    /// Dumps that could not be removed, with the error.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Removes the dumps the plan removes (nothing with `dry_run`).
+pub fn execute(root: &Path, plan: &Plan, dry_run: bool) -> Executed {
+    let mut done = Executed::default();
+    if dry_run {
+        return done;
+    }
+    for step in plan.removals() {
+        match catalog::remove_dump(root, &step.dump) {
+            Ok((freed, kept)) => {
+                done.removed += 1;
+                done.freed_bytes += freed;
+                done.kept_foreign.extend(kept);
+            }
+            Err(e) => done.failed.push((step.dump.name.clone(), e.to_string())),
+        }
+    }
+    done
+}
