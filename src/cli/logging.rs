@@ -236,6 +236,15 @@ impl Logging {
     }
 }
 
+/// `text` as it goes to stderr: every line after a timestamp when stderr is not a terminal.
+pub fn stamped(text: &str) -> String {
+    if std::io::stderr().is_terminal() {
+        return text.to_string();
+    }
+    let time = now();
+    text.lines().map(|l| format!("{time} {l}\n")).collect()
+}
+
 /// Opens the log file for appending, creating it (and refusing anything but a regular file:
 /// a FIFO would block, a device would swallow the log).
 fn open_log(path: &Path) -> Result<File, mybak::Error> {

@@ -79,7 +79,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let text = argv::redact(&e.render().to_string(), &raw);
             if e.use_stderr() {
-                eprint!("{text}");
+                eprint!("{}", logging::stamped(&text));
                 return ExitCode::from(EXIT_USAGE);
             }
             print!("{text}");
