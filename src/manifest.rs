@@ -183,6 +183,20 @@ impl Manifest {
         Ok(s)
     }
 
+    /// How many tables' rows the dump holds.
+    pub fn table_count(&self) -> u64 {
+        self.databases.iter().map(|d| d.tables.len() as u64).sum()
+    }
+
+    /// How many rows the dump holds.
+    pub fn row_count(&self) -> u64 {
+        self.databases
+            .iter()
+            .flat_map(|d| &d.tables)
+            .map(|t| t.rows)
+            .sum()
+    }
+
     /// Reads and parses `dir/manifest.json`.
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);

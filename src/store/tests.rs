@@ -46,9 +46,14 @@ fn finished(root: &Path, name: &str, started_at: &str, status: Status) -> PathBu
     let d = DumpDir::create(root, name, options("0600"), &run()).unwrap();
     let mut f = d.sql_file("db/t.sql.zst").unwrap();
     f.write_all(b"SELECT 1;\n").unwrap();
-    let rec = f.finish().unwrap();
     let mut m = manifest(started_at, status);
-    m.files.push(crate::manifest::ManifestFile {
+    m.files.push(data_file(f.finish().unwrap()));
+    d.finish(&m).unwrap()
+}
+
+/// The manifest entry of data file `rec`.
+fn data_file(rec: crate::sink::FileRecord) -> crate::manifest::ManifestFile {
+    crate::manifest::ManifestFile {
         path: rec.path,
         sha256: rec.sha256,
         bytes: rec.bytes,
@@ -58,8 +63,7 @@ fn finished(root: &Path, name: &str, started_at: &str, status: Status) -> PathBu
         table: Some("t".into()),
         rows: Some(0),
         max_statement_bytes: None,
-    });
-    d.finish(&m).unwrap()
+    }
 }
 
 #[test]
@@ -75,19 +79,8 @@ fn files_are_private_whatever_the_umask_unless_widened() {
         let nest = format!("m{mode}");
         let d = DumpDir::create(root.path(), &format!("{nest}/x"), options(mode), &run()).unwrap();
         let f = d.sql_file("db/t.sql.zst").unwrap();
-        let rec = f.finish().unwrap();
         let mut m = manifest("2026-11-26T00:00:00Z", Status::Complete);
-        m.files.push(crate::manifest::ManifestFile {
-            path: rec.path,
-            sha256: rec.sha256,
-            bytes: rec.bytes,
-            sql_bytes: rec.sql_bytes,
-            kind: crate::manifest::FileKind::TableData,
-            database: None,
-            table: None,
-            rows: None,
-            max_statement_bytes: None,
-        });
+        m.files.push(data_file(f.finish().unwrap()));
         let dump = d.finish(&m).unwrap();
         assert_eq!(
             mode_of(&root.path().join(&nest)),

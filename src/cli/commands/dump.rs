@@ -8,10 +8,9 @@ use mybak::manifest::{Manifest, Status};
 use mybak::summary::{Command, RunStatus, Summary};
 
 use super::prune::{log_plan, prune_under_lock};
-use super::{progress_of, Ctx, Outcome};
+use super::{Ctx, Outcome};
 use crate::cli::args::DumpArgs;
 use crate::cli::bars::Unit;
-use crate::cli::report::Tracking;
 use crate::cli::{EXIT_OK, EXIT_PARTIAL};
 
 /// The summary of a finished dump.
@@ -22,17 +21,8 @@ pub fn summary_of(manifest: &Manifest, seconds: f64) -> Summary {
     };
     let mut s = Summary::new(Command::Dump, status);
     s.databases = manifest.databases.len() as u64;
-    s.tables = manifest
-        .databases
-        .iter()
-        .map(|d| d.tables.len() as u64)
-        .sum();
-    s.rows = manifest
-        .databases
-        .iter()
-        .flat_map(|d| &d.tables)
-        .map(|t| t.rows)
-        .sum();
+    s.tables = manifest.table_count();
+    s.rows = manifest.row_count();
     s.bytes = manifest.files.iter().map(|f| f.bytes).sum();
     s.sql_bytes = manifest.files.iter().map(|f| f.sql_bytes).sum();
     s.failed = manifest.failures.len() as u64;
@@ -66,14 +56,9 @@ pub fn run(args: DumpArgs, ctx: &Ctx) -> Outcome {
         .transpose()?;
     settings.conn = ctx.conn(&args.conn)?;
 
-    let bars = ctx.bars(Unit::Rows);
-    let progress = Tracking {
-        inner: progress_of(&bars),
-        state: &ctx.reporter.state,
-    };
-    let result = mybak::dump::run(&settings, &progress).context("dump failed");
-    drop(bars);
-    let outcome = result?;
+    let outcome = ctx
+        .tracked(Unit::Rows, |p| mybak::dump::run(&settings, p))
+        .context("dump failed")?;
     let m = &outcome.manifest;
     println!("{}", outcome.path.display());
     for f in &m.failures {

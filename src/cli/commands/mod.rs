@@ -18,7 +18,7 @@ use mybak::summary::Summary;
 
 use super::args::ConnArgs;
 use super::bars::{Bars, Unit};
-use super::report::Reporter;
+use super::report::{Reporter, Tracking};
 use super::settings;
 
 pub use config::check as config_check;
@@ -51,6 +51,18 @@ impl Ctx<'_> {
             self.reporter.logging.attach(b.multi());
         }
         bars
+    }
+
+    /// Runs `f` with the bars (when shown) as its progress, counted into the run's state.
+    fn tracked<T>(&self, unit: Unit, f: impl FnOnce(&dyn Progress) -> T) -> T {
+        let bars = self.bars(unit);
+        let progress = Tracking {
+            inner: progress_of(&bars),
+            state: &self.reporter.state,
+        };
+        let result = f(&progress);
+        drop(bars);
+        result
     }
 
     /// The connection: command line over `[connection]`, then option files and the environment.

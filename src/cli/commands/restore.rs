@@ -6,10 +6,9 @@ use log::Level;
 use mybak::restore::RestoreSettings;
 use mybak::summary::{Command, RunStatus, Summary};
 
-use super::{progress_of, Ctx, Outcome};
+use super::{Ctx, Outcome};
 use crate::cli::args::RestoreArgs;
 use crate::cli::bars::Unit;
-use crate::cli::report::Tracking;
 use crate::cli::{EXIT_OK, EXIT_PARTIAL};
 
 /// Runs `mybak restore`.
@@ -22,14 +21,9 @@ pub fn run(args: RestoreArgs, ctx: &Ctx) -> Outcome {
     ctx.reporter.state.set_dump_dir(args.dir.clone());
     ctx.reporter.set_job(job_of(&args.dir));
     settings.conn = ctx.conn(&args.conn)?;
-    let bars = ctx.bars(Unit::Bytes);
-    let progress = Tracking {
-        inner: progress_of(&bars),
-        state: &ctx.reporter.state,
-    };
-    let result = mybak::restore::run(&settings, &progress).context("restore failed");
-    drop(bars);
-    let outcome = result?;
+    let outcome = ctx
+        .tracked(Unit::Bytes, |p| mybak::restore::run(&settings, p))
+        .context("restore failed")?;
     for w in &outcome.warnings {
         log::warn!("{w}");
     }

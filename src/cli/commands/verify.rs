@@ -7,10 +7,9 @@ use mybak::summary::{Command, RunStatus, Summary};
 use mybak::verify::RestoreTestSettings;
 
 use super::restore::job_of;
-use super::{progress_of, Ctx, Outcome};
+use super::{Ctx, Outcome};
 use crate::cli::args::VerifyArgs;
 use crate::cli::bars::Unit;
-use crate::cli::report::Tracking;
 use crate::cli::{EXIT_OK, EXIT_PARTIAL};
 
 /// Runs `mybak verify`.
@@ -31,14 +30,10 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
     let (manifest, mut report) = mybak::verify::offline(&args.dir)?;
     if let Some(test) = &test {
         if report.ok() {
-            let bars = ctx.bars(Unit::Bytes);
-            let progress = Tracking {
-                inner: progress_of(&bars),
-                state: &ctx.reporter.state,
-            };
-            let result = mybak::verify::restore_test(test, &manifest, &mut report, &progress);
-            drop(bars);
-            result.context("test restore failed")?;
+            ctx.tracked(Unit::Bytes, |p| {
+                mybak::verify::restore_test(test, &manifest, &mut report, p)
+            })
+            .context("test restore failed")?;
         } else {
             log::warn!("the dump has problems already: no test restore");
         }
@@ -61,11 +56,7 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
         },
     );
     s.databases = manifest.databases.len() as u64;
-    s.tables = manifest
-        .databases
-        .iter()
-        .map(|d| d.tables.len() as u64)
-        .sum();
+    s.tables = manifest.table_count();
     s.rows = report.rows;
     s.bytes = report.bytes;
     s.sql_bytes = report.sql_bytes;
