@@ -191,6 +191,7 @@ layer! {
         pub keep: bool,
         pub threads: usize,
         pub json: bool,
+        pub max_statement: ByteSize,
     }
 }
 

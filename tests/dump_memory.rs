@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::{mybak_cmd, unique_name, Server};
 
@@ -18,25 +18,9 @@ fn dump_measured(server: &Server, db: &str) -> (i32, u64) {
 }
 
 /// Runs `cmd` to completion; returns (exit code, peak RSS of that process in bytes).
-fn run_measured(mut cmd: Command) -> (i32, u64) {
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    std::mem::forget(child);
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (code, usage.ru_maxrss as u64 * 1024)
+fn run_measured(cmd: Command) -> (i32, u64) {
+    let (code, rss, _) = common::run_measured(cmd);
+    (code, rss)
 }
 
 const MB: u64 = 1 << 20;

@@ -244,6 +244,8 @@ pub struct VerifySettings {
     pub keep: bool,
     pub threads: usize,
     pub json: bool,
+    /// No statement larger than this is read (a file's own recorded largest is the tighter bound).
+    pub max_statement: usize,
 }
 
 impl Default for VerifySettings {
@@ -253,6 +255,7 @@ impl Default for VerifySettings {
             keep: false,
             threads: crate::dump::default_threads(),
             json: false,
+            max_statement: 1 << 30,
         }
     }
 }
@@ -266,6 +269,9 @@ impl VerifyConfig {
             keep: self.keep.unwrap_or(d.keep),
             threads: self.threads.unwrap_or(d.threads),
             json: self.json.unwrap_or(d.json),
+            max_statement: self.max_statement.map_or(d.max_statement, |b| {
+                usize::try_from(b.bytes()).unwrap_or(usize::MAX)
+            }),
         };
         if s.threads == 0 {
             return Err(Error::Settings("--threads must be at least 1".to_string()));
@@ -282,6 +288,7 @@ impl VerifyConfig {
             keep: Some(s.keep),
             threads: Some(s.threads),
             json: Some(s.json),
+            max_statement: Some(ByteSize(s.max_statement as u64)),
         }
     }
 }

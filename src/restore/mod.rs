@@ -20,6 +20,7 @@ use crate::manifest::{FileKind, Manifest, ManifestFile, Status};
 use crate::progress::Progress;
 use crate::sql::grant::{grant_target, GrantTarget};
 use crate::sql::ident::quote_ident;
+use crate::sql::split::DEFAULT_MAX_STATEMENT;
 use crate::store;
 use crate::verify::files;
 
@@ -162,10 +163,7 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
         )));
     }
     let plan = plan(&manifest, settings)?;
-    let problems = files::check(&settings.dir, &manifest, &plan.files);
-    if !problems.is_empty() {
-        return Err(Error::Integrity(problems));
-    }
+    preflight(settings, &manifest, &plan)?;
     let mut main = connect(settings)?;
     let max_packet = max_allowed_packet(&mut main)?;
     check_statement_sizes(&plan, max_packet)?;
@@ -188,6 +186,27 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
     outcome.databases = plan.targets.len();
     outcome.elapsed = clock.elapsed();
     Ok(outcome)
+}
+
+/// Reads every file to restore before anything is sent: each must be exactly the file the
+/// manifest describes (size, SHA-256, rows), hold only the statements its kind allows
+/// ([`crate::sql::shape`]) and every restored table the rows the manifest counts.
+fn preflight(settings: &RestoreSettings, manifest: &Manifest, plan: &Plan<'_>) -> Result<()> {
+    let mut problems = files::check_listing(&settings.dir, manifest);
+    let selected = |db: &str, t: &str| settings.filter.table(db, t);
+    let checked = crate::verify::check_files(
+        &settings.dir,
+        manifest,
+        &plan.files,
+        DEFAULT_MAX_STATEMENT,
+        &selected,
+    );
+    problems.extend(checked.problems);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Integrity(problems))
+    }
 }
 
 fn connect(settings: &RestoreSettings) -> Result<Conn> {

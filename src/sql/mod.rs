@@ -5,4 +5,5 @@ pub mod ident;
 pub mod insert;
 pub mod literal;
 pub mod script;
+pub mod shape;
 pub mod split;

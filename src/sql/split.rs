@@ -220,6 +220,11 @@ impl<R: Read> Splitter<R> {
         &self.delimiter
     }
 
+    /// The reader, with whatever the splitter has not read of it yet.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
     fn next_statement(&mut self) -> Result<Option<Statement>, SplitError> {
         self.skip_bom()?;
         loop {

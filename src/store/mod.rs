@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod lock;
 mod name;
+pub mod read;
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::Write;

@@ -1,20 +1,18 @@
 //! `mybak verify`: proves a dump is whole and readable offline, and restorable on a scratch server.
 
+mod contents;
 pub mod files;
 mod restore_test;
 
-use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::manifest::{FileKind, Manifest, ManifestFile, Status};
-use crate::sql::split::{count_insert_rows, Splitter};
+use crate::manifest::{Manifest, ManifestFile, Status};
 use crate::store;
 
+pub use contents::{check_files, Checked};
 pub use files::Problem;
 pub use restore_test::{restore_test, RestoreTestSettings};
 
@@ -51,9 +49,10 @@ fn problem(path: &str, message: impl Into<String>) -> Problem {
 }
 
 /// Checks a dump without a server: the manifest against `SHA256SUMS`, every file's presence, size
-/// and hash, that every file decompresses and splits into complete statements, and that the rows
-/// in the data files are the rows the manifest counts. Returns the manifest too.
-pub fn offline(dir: &Path) -> Result<(Manifest, Report)> {
+/// and hash, that every file decompresses and splits into complete statements of the shapes its
+/// kind allows, none larger than `max_statement`, and that the rows in the data files are the rows
+/// the manifest counts. Returns the manifest too.
+pub fn offline(dir: &Path, max_statement: usize) -> Result<(Manifest, Report)> {
     let manifest = store::open_dump(dir)?;
     let mut report = Report::default();
     if manifest.status == Status::Partial {
@@ -75,120 +74,14 @@ pub fn offline(dir: &Path) -> Result<(Manifest, Report)> {
     let all: Vec<&ManifestFile> = manifest.files.iter().collect();
     report.files = all.len();
     report.bytes = all.iter().map(|f| f.bytes).sum();
-    let integrity = files::check(dir, &manifest, &all);
-    let damaged: std::collections::BTreeSet<String> =
-        integrity.iter().map(|p| p.path.clone()).collect();
-    report.problems.extend(integrity);
+    report.problems.extend(files::check_listing(dir, &manifest));
     report.problems.extend(unlisted_files(dir, &manifest));
-
-    let parsed: Vec<(usize, Parsed)> = all
-        .par_iter()
-        .enumerate()
-        .filter(|(_, f)| !damaged.contains(&f.path))
-        .map(|(i, f)| (i, parse_file(dir, f)))
-        .collect();
-    let mut rows_per_table: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for (i, result) in parsed {
-        let f = all[i];
-        match result {
-            Err(p) => report.problems.push(p),
-            Ok((statements, rows, sql_bytes)) => {
-                report.statements += statements;
-                report.sql_bytes += sql_bytes;
-                if f.kind == FileKind::TableData {
-                    report.rows += rows;
-                    if f.rows.is_some_and(|r| r != rows) {
-                        report.problems.push(problem(
-                            &f.path,
-                            format!(
-                                "holds {rows} rows, the manifest says {}",
-                                f.rows.unwrap_or(0)
-                            ),
-                        ));
-                    }
-                    if let (Some(db), Some(t)) = (&f.database, &f.table) {
-                        *rows_per_table.entry((db.clone(), t.clone())).or_default() += rows;
-                    }
-                }
-            }
-        }
-    }
-    // With a damaged data file the counts are short already; its own problem says why.
-    if damaged.is_empty() {
-        check_table_rows(&manifest, &rows_per_table, &mut report);
-    }
+    let checked = check_files(dir, &manifest, &all, max_statement, &|_, _| true);
+    report.problems.extend(checked.problems);
+    report.statements = checked.statements;
+    report.rows = checked.rows;
+    report.sql_bytes = checked.sql_bytes;
     Ok((manifest, report))
-}
-
-/// Every table of the manifest has exactly the rows its data files hold.
-fn check_table_rows(
-    manifest: &Manifest,
-    counted: &BTreeMap<(String, String), u64>,
-    report: &mut Report,
-) {
-    for db in &manifest.databases {
-        for t in &db.tables {
-            let have = counted
-                .get(&(db.name.clone(), t.name.clone()))
-                .copied()
-                .unwrap_or(0);
-            if have != t.rows {
-                report.problems.push(problem(
-                    crate::manifest::MANIFEST_FILE,
-                    format!(
-                        "table `{}`.`{}`: the manifest counts {} rows, its data files hold {have}",
-                        db.name, t.name, t.rows
-                    ),
-                ));
-            }
-        }
-    }
-}
-
-/// Statements, INSERT rows and SQL bytes of a file, or why it could not be read.
-type Parsed = std::result::Result<(u64, u64, u64), Problem>;
-
-/// Counts the bytes read through it.
-struct Counting<R> {
-    inner: R,
-    bytes: std::rc::Rc<std::cell::Cell<u64>>,
-}
-
-impl<R: std::io::Read> std::io::Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.bytes.set(self.bytes.get() + n as u64);
-        Ok(n)
-    }
-}
-
-/// Decompresses and splits one file; counts statements and INSERT rows.
-fn parse_file(dir: &Path, f: &ManifestFile) -> Parsed {
-    let file = File::open(dir.join(&f.path))
-        .map_err(|e| problem(&f.path, format!("cannot be read: {e}")))?;
-    let decoder = zstd::stream::read::Decoder::new(file)
-        .map_err(|e| problem(&f.path, format!("cannot be decompressed: {e}")))?;
-    let (mut statements, mut rows) = (0u64, 0u64);
-    let sql_bytes = std::rc::Rc::new(std::cell::Cell::new(0));
-    let counting = Counting {
-        inner: decoder,
-        bytes: sql_bytes.clone(),
-    };
-    for s in Splitter::new(counting) {
-        let s = s.map_err(|e| {
-            problem(
-                &f.path,
-                format!("does not decompress or parse to the end: {e}"),
-            )
-        })?;
-        statements += 1;
-        if f.kind == FileKind::TableData {
-            if let Some(n) = count_insert_rows(&s.sql) {
-                rows += n;
-            }
-        }
-    }
-    Ok((statements, rows, sql_bytes.get()))
 }
 
 /// `.sql.zst` files in the dump directory that the manifest does not list.

@@ -65,6 +65,35 @@ pub fn root_entries(root: &std::path::Path) -> Vec<String> {
     }
 }
 
+/// Runs `cmd` to completion (stdout discarded); returns its exit code (-1 when killed by a
+/// signal), its peak RSS in bytes and its stderr.
+pub fn run_measured(mut cmd: Command) -> (i32, u64, String) {
+    let err = tempfile::tempfile().unwrap();
+    let child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(err.try_clone().unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    std::mem::forget(child);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    let mut stderr = String::new();
+    let mut err = err;
+    std::io::Seek::rewind(&mut err).unwrap();
+    std::io::Read::read_to_string(&mut err, &mut stderr).unwrap();
+    (code, usage.ru_maxrss as u64 * 1024, stderr)
+}
+
 /// `fixtures/<name>` in the source tree.
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -250,6 +250,10 @@ pub struct VerifyArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Refuse statements larger than this (default 1G; a data file's recorded largest statement
+    /// is the tighter bound).
+    #[arg(long, value_name = "SIZE")]
+    pub max_statement: Option<ByteSize>,
 }
 
 impl VerifyArgs {
@@ -260,6 +264,7 @@ impl VerifyArgs {
             keep: flag(self.keep),
             threads: self.threads,
             json: flag(self.json),
+            max_statement: self.max_statement,
         }
     }
 }

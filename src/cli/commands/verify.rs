@@ -27,7 +27,7 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
     } else {
         None
     };
-    let (manifest, mut report) = mybak::verify::offline(&args.dir)?;
+    let (manifest, mut report) = mybak::verify::offline(&args.dir, settings.max_statement)?;
     if let Some(test) = &test {
         if report.ok() {
             ctx.tracked(Unit::Bytes, |p| {

@@ -1,0 +1,311 @@
+//! Reading a dump's files, the one way restore and verify both use: only regular files inside the
+//! dump directory (no symlink anywhere on the way, no FIFO or device), hashed as they are read,
+//! decompressed no further than the manifest's size for them, split into statements no larger
+//! than a limit.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::rc::Rc;
+
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::Mode;
+use sha2::{Digest, Sha256};
+
+use crate::manifest::{FileKind, ManifestFile};
+use crate::sink::hex;
+use crate::sql::split::{count_insert_rows, Quoting, Splitter, Statement};
+
+/// The largest statement of a file whose manifest entry records none (definitions, objects).
+pub const OBJECT_STATEMENT_LIMIT: usize = 64 << 20;
+
+/// Where reading a file stopped, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileError {
+    /// The file, relative to the dump directory.
+    pub path: String,
+    /// 1-based line of the statement in the decompressed file (0: not at a statement).
+    pub line: u64,
+    /// Byte offset of the statement in the decompressed file.
+    pub offset: u64,
+    pub error: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line > 0 {
+            write!(
+                f,
+                "{}: statement at line {} (byte {}): {}",
+                self.path, self.line, self.offset, self.error
+            )
+        } else {
+            write!(f, "{}: {}", self.path, self.error)
+        }
+    }
+}
+
+/// Whether a manifest path stays inside the dump directory: relative, `/`-separated, no `.`,
+/// `..` or empty parts.
+pub fn is_inside(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.starts_with('/')
+        && !rel.contains('\0')
+        && rel
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..")
+}
+
+/// Opens file `rel` of dump directory `dir` for reading: every directory on the way and the
+/// file itself opened without following symlinks, and only a regular file accepted (a FIFO
+/// is opened non-blocking and refused, so nothing can hang). The error says why, without the path.
+pub fn open_file(dir: &Path, rel: &str) -> Result<File, String> {
+    if !is_inside(rel) {
+        return Err("its path leaves the dump directory".to_string());
+    }
+    let no_follow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut at: OwnedFd = nix::fcntl::open(
+        dir,
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("cannot open the dump directory: {}", e.desc()))?;
+    let parts: Vec<&str> = rel.split('/').collect();
+    let (last, dirs) = parts.split_last().ok_or("empty path")?;
+    for part in dirs {
+        at = openat(
+            &at,
+            *part,
+            OFlag::O_DIRECTORY | OFlag::O_RDONLY | no_follow,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            nix::errno::Errno::ELOOP | nix::errno::Errno::ENOTDIR => {
+                format!("{part}/ is a symlink or not a directory: refused")
+            }
+            nix::errno::Errno::ENOENT => "missing".to_string(),
+            e => format!("cannot be opened: {}", e.desc()),
+        })?;
+    }
+    let fd = openat(
+        &at,
+        *last,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | no_follow,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        nix::errno::Errno::ELOOP => "is a symlink: refused".to_string(),
+        nix::errno::Errno::ENOENT => "missing".to_string(),
+        e => format!("cannot be opened: {}", e.desc()),
+    })?;
+    let file = File::from(fd);
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file: refused".to_string());
+    }
+    Ok(file)
+}
+
+/// Hashes and counts the bytes read through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or_default());
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Counts decompressed bytes, and stops with an error past `limit` (a decompression bomb, or a
+/// file that is not the one the manifest describes).
+struct Bounded<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+    limit: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let total = self.count.get() + n as u64;
+        self.count.set(total);
+        if total > self.limit {
+            return Err(std::io::Error::other(format!(
+                "it decompresses to more than {} bytes, far more SQL than the manifest records",
+                self.limit
+            )));
+        }
+        Ok(n)
+    }
+}
+
+type Decoder = zstd::stream::read::Decoder<'static, BufReader<Hashing<File>>>;
+
+/// The statements of one dump file, in order.
+pub struct StatementReader {
+    path: String,
+    splitter: Splitter<Bounded<Decoder>>,
+    sql_bytes: Rc<Cell<u64>>,
+}
+
+/// The largest statement `file` may hold: what its manifest entry records (with room for the
+/// delimiter), else [`OBJECT_STATEMENT_LIMIT`]; never more than `limit`.
+pub fn statement_limit(file: &ManifestFile, limit: usize) -> usize {
+    let recorded = file
+        .max_statement_bytes
+        .map_or(OBJECT_STATEMENT_LIMIT, |n| {
+            usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1024)
+        });
+    recorded.min(limit)
+}
+
+impl StatementReader {
+    /// Opens `file` of the dump in `dir`; statements larger than `max_statement` are errors.
+    pub fn open(dir: &Path, file: &ManifestFile, max_statement: usize) -> Result<Self, FileError> {
+        let fail = |error: String| FileError {
+            path: file.path.clone(),
+            line: 0,
+            offset: 0,
+            error,
+        };
+        let f = open_file(dir, &file.path).map_err(fail)?;
+        let hashing = Hashing {
+            inner: f,
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        let decoder = Decoder::with_buffer(BufReader::with_capacity(1 << 20, hashing))
+            .map_err(|e| fail(format!("cannot be decompressed: {e}")))?;
+        let sql_bytes = Rc::new(Cell::new(0));
+        // Room for a file that is not quite the one described (its statements are still read and
+        // judged), none for a decompression bomb.
+        let bounded = Bounded {
+            inner: decoder,
+            count: sql_bytes.clone(),
+            limit: file.sql_bytes.saturating_mul(2).saturating_add(64 << 20),
+        };
+        Ok(StatementReader {
+            path: file.path.clone(),
+            splitter: Splitter::new(bounded).with_max_statement(max_statement),
+            sql_bytes,
+        })
+    }
+
+    /// The next statement, `None` at the end.
+    pub fn next_statement(&mut self) -> Option<Result<Statement, FileError>> {
+        let next = self.splitter.next()?;
+        Some(next.map_err(|e| FileError {
+            path: self.path.clone(),
+            line: 0,
+            offset: 0,
+            error: format!("does not decompress or parse to the end: {e}"),
+        }))
+    }
+
+    /// How strings are quoted from the next statement on (after the server ran one).
+    pub fn set_quoting(&mut self, quoting: Quoting) {
+        self.splitter.set_quoting(quoting);
+    }
+
+    /// How strings are quoted now.
+    pub fn quoting(&self) -> Quoting {
+        self.splitter.quoting()
+    }
+
+    /// The SHA-256 and size of the whole file (what was not read yet is read now), and the bytes
+    /// of SQL it decompressed to.
+    pub fn finish(self) -> Result<(String, u64, u64), FileError> {
+        let sql_bytes = self.sql_bytes.get();
+        let mut hashing = self.splitter.into_inner().inner.finish().into_inner();
+        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| FileError {
+            path: self.path.clone(),
+            line: 0,
+            offset: 0,
+            error: format!("cannot be read: {e}"),
+        })?;
+        Ok((hex(&hashing.hasher.finalize()), hashing.bytes, sql_bytes))
+    }
+}
+
+/// What reading a whole file found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scan {
+    pub sha256: String,
+    pub bytes: u64,
+    pub sql_bytes: u64,
+    pub statements: u64,
+    /// Rows of the INSERT statements (data files).
+    pub rows: u64,
+}
+
+/// Reads `file` whole, handing each statement to `check` (an error names the statement's line),
+/// counting statements and INSERT rows; fails unless the file is the one the manifest describes
+/// (size, SHA-256, rows). A file whose size differs is not read at all.
+pub fn scan(
+    dir: &Path,
+    file: &ManifestFile,
+    max_statement: usize,
+    check: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+) -> Result<Scan, FileError> {
+    let fail = |line: u64, offset: u64, error: String| FileError {
+        path: file.path.clone(),
+        line,
+        offset,
+        error,
+    };
+    let size = open_file(dir, &file.path)
+        .and_then(|f| f.metadata().map_err(|e| e.to_string()))
+        .map_err(|e| fail(0, 0, e))?
+        .len();
+    if size != file.bytes {
+        return Err(fail(
+            0,
+            0,
+            format!("{size} bytes, the manifest says {}", file.bytes),
+        ));
+    }
+    let mut reader = StatementReader::open(dir, file, statement_limit(file, max_statement))?;
+    let mut scan = Scan::default();
+    while let Some(statement) = reader.next_statement() {
+        let s = statement?;
+        check(&s.sql).map_err(|e| fail(s.line, s.offset, e))?;
+        scan.statements += 1;
+        if file.kind == FileKind::TableData {
+            scan.rows += count_insert_rows(&s.sql).unwrap_or(0);
+        }
+    }
+    let (sha256, bytes, sql_bytes) = reader.finish()?;
+    if sha256 != file.sha256 || bytes != file.bytes {
+        return Err(fail(
+            0,
+            0,
+            "SHA-256 mismatch: the file changed since the dump".to_string(),
+        ));
+    }
+    if let Some(rows) = file.rows.filter(|r| *r != scan.rows) {
+        return Err(fail(
+            0,
+            0,
+            format!("holds {} rows, the manifest says {rows}", scan.rows),
+        ));
+    }
+    scan.sha256 = sha256;
+    scan.bytes = bytes;
+    scan.sql_bytes = sql_bytes;
+    Ok(scan)
+}
+
+#[cfg(test)]
+mod tests;
