@@ -24,6 +24,9 @@ pub enum Error {
         timeout_secs: u64,
         blocker: Option<String>,
     },
+    /// A file of the dump could not be written (a full disk, say): the run stops.
+    #[error("writing the dump failed: {0}; the dump is left unfinished")]
+    Storage(String),
     /// A connection to the server broke during the run.
     #[error(
         "lost the connection to the server during the dump ({0}); the dump is left unfinished"

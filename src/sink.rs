@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -73,18 +74,35 @@ pub struct FileRecord {
 
 type Encoder = zstd::stream::write::Encoder<'static, HashingWriter<BufWriter<File>>>;
 
+/// The first write failure of a dump, shared by all its files: after one, the dump cannot be
+/// trusted to be whole (a full disk fails every table after it), so the run stops.
+pub type FailureSlot = Arc<OnceLock<String>>;
+
 /// A `.sql.zst` file being written.
 pub struct SqlFile {
     rel: String,
     abs: PathBuf,
     encoder: Encoder,
     sql_bytes: u64,
+    failure: FailureSlot,
+}
+
+/// Records `e` on `abs` as the dump's write failure (the first one wins) and returns it.
+fn failed(failure: &FailureSlot, abs: &std::path::Path, e: io::Error) -> Error {
+    let _ = failure.set(format!("{}: {e}", abs.display()));
+    Error::io(abs, e)
 }
 
 impl SqlFile {
     /// Writes `file` (opened by the store; `rel` is its path in the dump, `abs` on disk),
-    /// compressing at `level`.
-    pub fn new(file: File, rel: &str, abs: PathBuf, level: i32) -> Result<SqlFile> {
+    /// compressing at `level`; a write error is also recorded in `failure`.
+    pub fn new(
+        file: File,
+        rel: &str,
+        abs: PathBuf,
+        level: i32,
+        failure: FailureSlot,
+    ) -> Result<SqlFile> {
         let writer = HashingWriter::new(BufWriter::with_capacity(256 * 1024, file));
         let mut encoder = Encoder::new(writer, level).map_err(|e| Error::io(&abs, e))?;
         encoder
@@ -107,6 +125,7 @@ impl SqlFile {
             abs,
             encoder,
             sql_bytes: 0,
+            failure,
         })
     }
 
@@ -115,7 +134,7 @@ impl SqlFile {
         self.sql_bytes += sql.len() as u64;
         self.encoder
             .write_all(sql)
-            .map_err(|e| Error::io(&self.abs, e))
+            .map_err(|e| failed(&self.failure, &self.abs, e))
     }
 
     /// Bytes of SQL written so far.
@@ -125,13 +144,16 @@ impl SqlFile {
 
     /// Ends the zstd frame, flushes and fsyncs the file, and says what was written.
     pub fn finish(self) -> Result<FileRecord> {
-        let abs = self.abs;
-        let writer = self.encoder.finish().map_err(|e| Error::io(&abs, e))?;
+        let (abs, failure) = (self.abs, self.failure);
+        let writer = self
+            .encoder
+            .finish()
+            .map_err(|e| failed(&failure, &abs, e))?;
         let (buffered, sha256, bytes) = writer.into_parts();
         let file = buffered
             .into_inner()
-            .map_err(|e| Error::io(&abs, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&abs, e))?;
+            .map_err(|e| failed(&failure, &abs, e.into_error()))?;
+        file.sync_all().map_err(|e| failed(&failure, &abs, e))?;
         Ok(FileRecord {
             path: self.rel,
             sha256,
@@ -149,7 +171,14 @@ mod tests {
     fn create(dir: &Path, rel: &str, level: i32) -> SqlFile {
         let abs = dir.join(rel);
         std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
-        SqlFile::new(File::create_new(&abs).unwrap(), rel, abs, level).unwrap()
+        SqlFile::new(
+            File::create_new(&abs).unwrap(),
+            rel,
+            abs,
+            level,
+            FailureSlot::default(),
+        )
+        .unwrap()
     }
 
     #[test]

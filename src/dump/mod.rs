@@ -202,6 +202,9 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
         settings, &server, &catalog, &mut main, &dump_dir, workers, global, results, progress,
     )?;
     progress.finish();
+    if let Some(e) = dump_dir.write_failure() {
+        return Err(e);
+    }
 
     let mut manifest = build_manifest(settings, &server, binlog, &catalog, results, started);
     manifest.source_bytes = Some(source_bytes);

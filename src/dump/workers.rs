@@ -99,6 +99,9 @@ pub(super) fn run_workers(
         alongside(())
     });
     *results = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = ctx.dir.write_failure() {
+        return Err(e);
+    }
     if let Some(why) = scheduler
         .lost
         .into_inner()
@@ -164,7 +167,7 @@ impl Scheduler {
         shared: &Mutex<Results>,
     ) -> Option<Work> {
         loop {
-            if self.lost.lock().ok()?.is_some() {
+            if self.lost.lock().ok()?.is_some() || ctx.dir.write_failure().is_some() {
                 return None;
             }
             let open: Vec<Arc<ChunkedTable>> = self.open.lock().ok()?.clone();

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
-use crate::sink::{HashingWriter, SqlFile};
+use crate::sink::{FailureSlot, HashingWriter, SqlFile};
 use crate::units::FileMode;
 
 pub use catalog::open_dump;
@@ -144,6 +144,8 @@ pub struct DumpDir {
     name: String,
     partial: PathBuf,
     options: WriteOptions,
+    /// The first file that could not be written: the dump cannot be whole after it.
+    failure: FailureSlot,
 }
 
 impl DumpDir {
@@ -177,6 +179,7 @@ impl DumpDir {
                         name: candidate,
                         partial,
                         options,
+                        failure: FailureSlot::default(),
                     };
                     dir.write_marker(run)?;
                     return Ok(dir);
@@ -221,15 +224,25 @@ impl DumpDir {
         if let Some(parent) = Path::new(rel).parent() {
             create_dirs(&self.partial, parent, self.options.mode)?;
         }
+        let failed = |e: std::io::Error| {
+            let _ = self.failure.set(format!("{}: {e}", abs.display()));
+            Error::io(&abs, e)
+        };
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(self.options.mode.file())
             .open(&abs)
-            .map_err(|e| Error::io(&abs, e))?;
+            .map_err(failed)?;
         file.set_permissions(Permissions::from_mode(self.options.mode.file()))
-            .map_err(|e| Error::io(&abs, e))?;
+            .map_err(failed)?;
         Ok(file)
+    }
+
+    /// The write that failed, if one did: then the run must stop, the dump left unfinished (a full
+    /// disk would fail every table after it, and a dump missing them must not look finished).
+    pub fn write_failure(&self) -> Option<Error> {
+        self.failure.get().map(|f| Error::Storage(f.clone()))
     }
 
     /// Creates `.sql.zst` file `rel`, compressing at the dump's level.
@@ -240,6 +253,7 @@ impl DumpDir {
             rel,
             self.partial.join(rel),
             self.options.compress_level,
+            self.failure.clone(),
         )
     }
 
