@@ -23,6 +23,13 @@ impl Fingerprint {
         self.rows += 1;
     }
 
+    /// Adds one row given by the XXH3-128 hash of its literal tuple (a huge row hashed in pieces
+    /// with `xxhash_rust::xxh3::Xxh3`).
+    pub fn add_hash(&mut self, hash: u128) {
+        self.sum = self.sum.wrapping_add(hash);
+        self.rows += 1;
+    }
+
     /// Combines two fingerprints of disjoint row sets (e.g. chunks of one table).
     pub fn merge(&mut self, other: &Fingerprint) {
         self.sum = self.sum.wrapping_add(other.sum);

@@ -10,9 +10,14 @@ use crate::progress::Progress;
 use crate::schema::TableInfo;
 use crate::sink::SqlFile;
 use crate::sql::insert::InsertBuilder;
-use crate::sql::literal::{push_value, ValueKind};
+use crate::sql::literal::{push_value, value_pieces, ValueKind};
 use crate::sql::script::{header, Session};
 use crate::store::DumpDir;
+
+/// Rows whose text would be at least this large are written in pieces by sinks that can.
+const HUGE_ROW: usize = 16 << 20;
+/// The size of the pieces of a huge row.
+const PIECE: usize = 1 << 20;
 
 /// Where formatted rows go: a buffer to append each row tuple to, and a call when it is complete.
 pub trait RowSink {
@@ -20,6 +25,20 @@ pub trait RowSink {
     fn buffer(&mut self, size: usize) -> Result<&mut Vec<u8>>;
     /// The tuple appended since [`RowSink::buffer`] is complete.
     fn done(&mut self) -> Result<()>;
+    /// A huge row is about to come in pieces ([`RowSink::piece`], then [`RowSink::end_pieces`]),
+    /// so its text is never held whole. A sink that cannot take pieces says false, and gets the
+    /// row through [`RowSink::buffer`].
+    fn start_pieces(&mut self) -> Result<bool> {
+        Ok(false)
+    }
+    /// The next piece of the huge row's tuple.
+    fn piece(&mut self, _bytes: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    /// The huge row's tuple is complete.
+    fn end_pieces(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Runs `sql` (a SELECT over `table`) and writes each row into `sink` as the SQL literal tuple
@@ -47,6 +66,10 @@ pub fn for_each_row(
     for row in set {
         let mut row = row.map_err(|e| object_error(table, server_message(&e)))?;
         let size = tuple_size(&row, &kinds);
+        if size >= HUGE_ROW && sink.start_pieces()? {
+            write_in_pieces(&mut row, &kinds, sink)?;
+            continue;
+        }
         let out = sink.buffer(size)?;
         if size >= 1 << 20 {
             // One allocation for a big row: growing by doubling would briefly hold the old and
@@ -68,6 +91,44 @@ pub fn for_each_row(
         sink.done()?;
     }
     Ok(())
+}
+
+/// Writes one huge row's tuple to `sink` in pieces of about [`PIECE`] bytes, each value freed
+/// as soon as it is written.
+fn write_in_pieces(
+    row: &mut mysql::Row,
+    kinds: &[ValueKind],
+    sink: &mut dyn RowSink,
+) -> Result<()> {
+    let mut out = Vec::with_capacity(2 * PIECE);
+    let mut scratch = Vec::with_capacity(8 * PIECE);
+    out.push(b'(');
+    for (i, kind) in kinds.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let value = match row.take::<mysql::Value, usize>(i) {
+            Some(mysql::Value::Bytes(b)) => Some(b),
+            _ => None,
+        };
+        value_pieces::<crate::Error>(
+            *kind,
+            value.as_deref(),
+            PIECE,
+            &mut scratch,
+            &mut |p: &[u8]| {
+                out.extend_from_slice(p);
+                if out.len() >= PIECE {
+                    sink.piece(&out)?;
+                    out.clear();
+                }
+                Ok(())
+            },
+        )?;
+    }
+    out.push(b')');
+    sink.piece(&out)?;
+    sink.end_pieces()
 }
 
 /// About the length of a row's literal tuple (exact for binary values, close for text).
@@ -114,6 +175,55 @@ pub fn each_row(
         f,
     };
     for_each_row(conn, table, sql, &mut sink)
+}
+
+/// Fingerprints rows as they come (huge ones in pieces), holding none.
+struct FingerprintSink {
+    buf: Vec<u8>,
+    fingerprint: Fingerprint,
+    huge: Option<xxhash_rust::xxh3::Xxh3>,
+}
+
+impl RowSink for FingerprintSink {
+    fn buffer(&mut self, _size: usize) -> Result<&mut Vec<u8>> {
+        self.buf.clear();
+        Ok(&mut self.buf)
+    }
+
+    fn done(&mut self) -> Result<()> {
+        self.fingerprint.add_row(&self.buf);
+        Ok(())
+    }
+
+    fn start_pieces(&mut self) -> Result<bool> {
+        self.huge = Some(xxhash_rust::xxh3::Xxh3::new());
+        Ok(true)
+    }
+
+    fn piece(&mut self, bytes: &[u8]) -> Result<()> {
+        if let Some(h) = self.huge.as_mut() {
+            h.update(bytes);
+        }
+        Ok(())
+    }
+
+    fn end_pieces(&mut self) -> Result<()> {
+        if let Some(h) = self.huge.take() {
+            self.fingerprint.add_hash(h.digest128());
+        }
+        Ok(())
+    }
+}
+
+/// The fingerprint of the rows `sql` reads, exactly as a dump would record it.
+pub fn fingerprint_rows(conn: &mut Conn, table: &TableInfo, sql: &str) -> Result<Fingerprint> {
+    let mut sink = FingerprintSink {
+        buf: Vec::with_capacity(4096),
+        fingerprint: Fingerprint::default(),
+        huge: None,
+    };
+    for_each_row(conn, table, sql, &mut sink)?;
+    Ok(sink.fingerprint)
 }
 
 /// What streaming a table's (or chunk's) rows produced.
@@ -165,16 +275,22 @@ struct StatementWriter<'a> {
 }
 
 impl StatementWriter<'_> {
-    fn emit(&mut self, stmt: &[u8], rows: u64) -> Result<()> {
+    /// Writes bytes of a statement (the file and its header are created first when needed).
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
         if self.file.is_none() {
             let t = self.target;
             let mut f = t.dir.sql_file(t.rel)?;
             f.write_all(self.header.as_bytes())?;
             *self.file = Some(f);
         }
-        if let Some(f) = self.file.as_mut() {
-            f.write_all(stmt)?;
+        match self.file.as_mut() {
+            Some(f) => f.write_all(bytes),
+            None => Ok(()),
         }
+    }
+
+    fn emit(&mut self, stmt: &[u8], rows: u64) -> Result<()> {
+        self.write(stmt)?;
         let n = stmt.len() as u64;
         self.stats.bytes += n;
         self.stats.max_statement = self.stats.max_statement.max(n);
@@ -187,9 +303,47 @@ impl StatementWriter<'_> {
 struct InsertSink<'a> {
     builder: InsertBuilder,
     writer: StatementWriter<'a>,
+    head: Vec<u8>,
+    /// A huge row being written in pieces: its hash and the statement's bytes so far.
+    huge: Option<(xxhash_rust::xxh3::Xxh3, u64)>,
 }
 
 impl RowSink for InsertSink<'_> {
+    fn start_pieces(&mut self) -> Result<bool> {
+        // The huge row stands alone: the statement before it is written first.
+        let writer = &mut self.writer;
+        self.builder.flush(&mut |s, n| writer.emit(s, n))?;
+        let mut head = self.head.clone();
+        head.push(b'\n');
+        self.writer.write(&head)?;
+        self.huge = Some((xxhash_rust::xxh3::Xxh3::new(), head.len() as u64));
+        Ok(true)
+    }
+
+    fn piece(&mut self, bytes: &[u8]) -> Result<()> {
+        if let Some((hasher, len)) = self.huge.as_mut() {
+            hasher.update(bytes);
+            *len += bytes.len() as u64;
+        }
+        self.writer.write(bytes)
+    }
+
+    fn end_pieces(&mut self) -> Result<()> {
+        self.writer.write(b";\n")?;
+        if let Some((hasher, len)) = self.huge.take() {
+            let stats = &mut self.writer.stats;
+            stats.fingerprint.add_hash(hasher.digest128());
+            let n = len + 2;
+            stats.bytes += n;
+            stats.max_statement = stats.max_statement.max(n);
+            self.writer
+                .target
+                .progress
+                .advance(self.writer.target.id, 1, n);
+        }
+        Ok(())
+    }
+
     fn buffer(&mut self, size: usize) -> Result<&mut Vec<u8>> {
         // A row that cannot join the pending statement ends it before being written, so two
         // huge rows are never held together.
@@ -227,11 +381,11 @@ pub fn stream_rows(
         data: true,
         history: read.history,
     };
+    let head = insert_head(table, &read.columns);
     let mut sink = InsertSink {
-        builder: InsertBuilder::new(
-            insert_head(table, &read.columns),
-            target.settings.max_statement_bytes,
-        ),
+        builder: InsertBuilder::new(head.clone(), target.settings.max_statement_bytes),
+        head,
+        huge: None,
         writer: StatementWriter {
             target,
             file,

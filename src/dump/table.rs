@@ -4,7 +4,7 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::dump::fingerprint::Fingerprint;
-use crate::dump::rows::{each_row, stream_rows, StreamStats, Target};
+use crate::dump::rows::{fingerprint_rows, stream_rows, StreamStats, Target};
 use crate::dump::{DumpedFile, Job};
 use crate::error::{server_message, Error, Result};
 use crate::manifest::{FileKind, TableEntry};
@@ -334,10 +334,5 @@ pub fn table_fingerprint(
     let columns = schema::data_columns(conn, table)?;
     let history = columns.history && server.has_insert_history();
     let sql = select_sql(server, table, &columns, history);
-    let mut fingerprint = Fingerprint::default();
-    each_row(conn, table, &sql, |row| {
-        fingerprint.add_row(row);
-        Ok(())
-    })?;
-    Ok(fingerprint)
+    fingerprint_rows(conn, table, &sql)
 }

@@ -184,6 +184,13 @@ fn is_plain_number(b: &[u8]) -> bool {
 fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'\'');
+    push_text_body(out, bytes);
+    out.push(b'\'');
+}
+
+/// The inside of a text literal: the bytes, escaped byte-wise (so any split of them escapes to
+/// the same text piece by piece).
+fn push_text_body(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut run_start = 0;
     let mut from = 0;
     while let Some(pos) = find_special(bytes, from) {
@@ -194,7 +201,40 @@ fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
         from = pos + 1;
     }
     out.extend_from_slice(&bytes[run_start..]);
-    out.push(b'\'');
+}
+
+/// Formats part of a literal's inside.
+type Body = fn(&mut Vec<u8>, &[u8]);
+
+/// Hands the literal [`push_value`] appends to `emit` in pieces, formatting about `piece` bytes
+/// of the value at a time into `scratch`: a huge value is never held as text whole. The pieces
+/// joined are exactly what [`push_value`] writes.
+pub fn value_pieces<E>(
+    kind: ValueKind,
+    value: Option<&[u8]>,
+    piece: usize,
+    scratch: &mut Vec<u8>,
+    emit: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let piece = piece.max(1);
+    let (open, close, body): (&[u8], &[u8], Body) = match (kind, value) {
+        (ValueKind::Text, Some(_)) => (b"'", b"'", push_text_body),
+        (ValueKind::Numeric, Some(b)) if !is_plain_number(b) => (b"'", b"'", push_text_body),
+        (ValueKind::Binary, Some(b)) if !b.is_empty() => (b"0x", b"", push_hex_body),
+        (ValueKind::Bit, Some(_)) => (b"b'", b"'", push_bits_body),
+        _ => {
+            scratch.clear();
+            push_value(scratch, kind, value);
+            return emit(scratch);
+        }
+    };
+    emit(open)?;
+    for part in value.unwrap_or_default().chunks(piece) {
+        scratch.clear();
+        body(scratch, part);
+        emit(scratch)?;
+    }
+    emit(close)
 }
 
 /// 0x01 in every byte of a word.
@@ -248,6 +288,11 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
     out.reserve(2 + 2 * bytes.len());
     out.extend_from_slice(b"0x");
+    push_hex_body(out, bytes);
+}
+
+/// Two uppercase hex digits per byte.
+fn push_hex_body(out: &mut Vec<u8>, bytes: &[u8]) {
     let start = out.len();
     out.resize(start + 2 * bytes.len(), 0);
     for (dst, &b) in out[start..].chunks_exact_mut(2).zip(bytes) {
@@ -259,10 +304,15 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 fn push_bits(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(3 + 8 * bytes.len());
     out.extend_from_slice(b"b'");
+    push_bits_body(out, bytes);
+    out.push(b'\'');
+}
+
+/// Eight binary digits per byte.
+fn push_bits_body(out: &mut Vec<u8>, bytes: &[u8]) {
     for &b in bytes {
         out.extend_from_slice(&BITS[b as usize]);
     }
-    out.push(b'\'');
 }
 
 /// The bytes a `'…'` literal stands for, as the MariaDB/MySQL parser reads it with backslash
@@ -388,6 +438,42 @@ pub fn decode_bit_literal(lit: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_join_to_the_whole_literal() {
+        let values: Vec<Option<Vec<u8>>> = vec![
+            None,
+            Some(vec![]),
+            Some(b"plain".to_vec()),
+            Some(b"it's a \\ back\nslash\0\x1a\r".to_vec()),
+            Some("жжж €".as_bytes().to_vec()),
+            Some((0..=255u8).collect()),
+            Some(b"12.5".to_vec()),
+            Some(b"1,5".to_vec()),
+        ];
+        let kinds = [
+            ValueKind::Text,
+            ValueKind::Binary,
+            ValueKind::Bit,
+            ValueKind::Numeric,
+        ];
+        for kind in kinds {
+            for v in &values {
+                let mut whole = Vec::new();
+                push_value(&mut whole, kind, v.as_deref());
+                for piece in [1, 2, 3, 7, 1000] {
+                    let mut joined = Vec::new();
+                    let mut scratch = Vec::new();
+                    value_pieces::<()>(kind, v.as_deref(), piece, &mut scratch, &mut |p| {
+                        joined.extend_from_slice(p);
+                        Ok(())
+                    })
+                    .unwrap();
+                    assert_eq!(joined, whole, "{kind:?} {v:?} in pieces of {piece}");
+                }
+            }
+        }
+    }
     use proptest::prelude::*;
 
     fn literal(kind: ValueKind, value: Option<&[u8]>) -> Vec<u8> {
