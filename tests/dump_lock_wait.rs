@@ -162,6 +162,17 @@ fn lock_tables_write_without_the_plugin_points_at_idle_holders() {
 #[test]
 fn lock_tables_write_holder_is_named_through_metadata_lock_info() {
     let server = Server::start_new();
+    // The plugin ships with Debian's mariadb-server, not with mariadb-server-core alone.
+    let plugin_dir = server
+        .query_value("SELECT @@plugin_dir")
+        .unwrap_or_default();
+    if !Path::new(&plugin_dir)
+        .join("metadata_lock_info.so")
+        .is_file()
+    {
+        eprintln!("note: metadata_lock_info.so not in {plugin_dir} (install mariadb-server); test skipped");
+        return;
+    }
     server.exec("INSTALL SONAME 'metadata_lock_info'");
     let db = myisam_db(&server, "lw_mdl");
     let decoy = start(&server, DECOY);
