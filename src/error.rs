@@ -18,11 +18,11 @@ pub enum Error {
         #[source]
         source: mysql::Error,
     },
-    /// The global lock could not be had in time.
-    #[error("could not take the global read lock within {timeout_secs} s{}", blocker_text(.blocker))]
+    /// The global lock could not be had in time; the report says who holds it.
+    #[error("could not take the global read lock within {timeout_secs} s{report}")]
     LockTimeout {
         timeout_secs: u64,
-        blocker: Option<String>,
+        report: Box<crate::snapshot::LockReport>,
     },
     /// A file of the dump could not be written (a full disk, say): the run stops.
     #[error("writing the dump failed: {0}; the dump is left unfinished")]
@@ -91,13 +91,6 @@ fn problems_text(problems: &[crate::verify::files::Problem]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-fn blocker_text(blocker: &Option<String>) -> String {
-    match blocker {
-        Some(b) => format!("; blocked by {b}"),
-        None => String::new(),
-    }
 }
 
 impl Error {

@@ -1,13 +1,21 @@
 //! One point in time for every connection: session setup, the short global lock, binlog coordinates,
 //! and each worker's consistent-snapshot transaction.
 
-use std::time::Duration;
+mod blockers;
+mod watch;
+
+use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
 
+use crate::conn::ConnSettings;
 use crate::error::{Error, QueryContext, Result};
 use crate::manifest::{Binlog, ServerInfo};
+
+pub use blockers::LockReport;
+use blockers::{inspect, Probe};
+use watch::Watch;
 
 /// What kind of server we talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,13 +124,27 @@ fn server_code(e: &mysql::Error) -> Option<u16> {
     }
 }
 
+/// How to wait for the global lock.
+#[derive(Debug, Clone, Copy)]
+pub struct LockRequest<'a> {
+    /// The server gives up after this long (`lock_wait_timeout`, whole seconds, at least 1).
+    pub timeout: Duration,
+    /// Where a second connection may go to see who holds the lock while the statement still waits;
+    /// `None`: look only after the timeout, on the waiting connection.
+    pub watch_with: Option<&'a ConnSettings>,
+    /// Ids of this run's other open connections, never named as blockers.
+    pub ours: &'a [u32],
+}
+
 /// Takes the short global lock that makes every worker's snapshot the same point in time.
-/// Waits at most `timeout` for it; on timeout the error names the longest-running statement.
-pub fn lock_global(conn: &mut Conn, server: &Server, timeout: Duration) -> Result<GlobalLock> {
-    let secs = timeout.as_secs().max(1);
+/// Waits at most `request.timeout` for it; on timeout the error names the sessions holding it
+/// (most likely first), seen by a watcher on a second connection shortly before the limit or, failing
+/// that, from this connection right after it.
+pub fn lock_global(conn: &mut Conn, server: &Server, request: LockRequest) -> Result<GlobalLock> {
+    let secs = request.timeout.as_secs().max(1);
     conn.query_drop(format!("SET SESSION lock_wait_timeout = {secs}"))
         .context(|| "setting lock_wait_timeout".to_string())?;
-    let (lock, statements): (GlobalLock, &[&str]) = if server.has_backup_stage() {
+    let (lock, statements): (GlobalLock, &[&'static str]) = if server.has_backup_stage() {
         (
             GlobalLock::BackupStage,
             &["BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"],
@@ -130,29 +152,46 @@ pub fn lock_global(conn: &mut Conn, server: &Server, timeout: Duration) -> Resul
     } else {
         (GlobalLock::ReadLock, &["FLUSH TABLES WITH READ LOCK"])
     };
-    for s in statements {
-        if let Err(e) = conn.query_drop(s) {
-            let code = server_code(&e);
-            if code == Some(ER_LOCK_WAIT_TIMEOUT) {
-                let blocker = blocking_query(conn);
-                let _ = release(conn, lock);
-                return Err(Error::LockTimeout {
-                    timeout_secs: secs,
-                    blocker,
-                });
-            }
+    for &statement in statements {
+        let probe = Probe {
+            lock,
+            statement,
+            waiter: u64::from(conn.connection_id()),
+            ours: request.ours.iter().map(|&i| u64::from(i)).collect(),
+            mariadb: server.mariadb,
+        };
+        let started = Instant::now();
+        let watch = request
+            .watch_with
+            .map(|settings| Watch::start(settings, probe.clone(), Duration::from_secs(secs)));
+        let Err(e) = conn.query_drop(statement) else {
+            continue;
+        };
+        let code = server_code(&e);
+        if code == Some(ER_LOCK_WAIT_TIMEOUT) {
+            let seen = watch.and_then(Watch::finish);
             let _ = release(conn, lock);
-            if matches!(
-                code,
-                Some(ER_SPECIFIC_ACCESS_DENIED | ER_ACCESS_DENIED | ER_DBACCESS_DENIED)
-            ) {
-                return Err(Error::Unsupported(format!(
-                    "{s} was refused ({e}); --consistency=snapshot needs the RELOAD privilege: \
-                     grant it, or use --consistency=per-table"
-                )));
-            }
-            return Err(Error::query(format!("taking the global lock ({s})"), e));
+            let report = seen.unwrap_or_else(|| inspect(conn, &probe, started.elapsed()));
+            return Err(Error::LockTimeout {
+                timeout_secs: secs,
+                report: Box::new(report),
+            });
         }
+        drop(watch);
+        let _ = release(conn, lock);
+        if matches!(
+            code,
+            Some(ER_SPECIFIC_ACCESS_DENIED | ER_ACCESS_DENIED | ER_DBACCESS_DENIED)
+        ) {
+            return Err(Error::Unsupported(format!(
+                "{statement} was refused ({e}); --consistency=snapshot needs the RELOAD privilege: \
+                 grant it, or use --consistency=per-table"
+            )));
+        }
+        return Err(Error::query(
+            format!("taking the global lock ({statement})"),
+            e,
+        ));
     }
     Ok(lock)
 }
@@ -165,33 +204,6 @@ pub fn release(conn: &mut Conn, lock: GlobalLock) -> Result<()> {
     };
     conn.query_drop(s)
         .context(|| format!("releasing the global lock ({s})"))
-}
-
-/// The statement that has run longest on the server (other than ours), described in one line.
-fn blocking_query(conn: &mut Conn) -> Option<String> {
-    let rows: Vec<Row> = conn
-        .query(
-            "SELECT ID, USER, HOST, COMMAND, TIME, STATE, LEFT(INFO, 200) \
-             FROM information_schema.PROCESSLIST \
-             WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Daemon', 'Binlog Dump') \
-             ORDER BY (COMMAND = 'Sleep'), TIME DESC LIMIT 1",
-        )
-        .ok()?;
-    let row = rows.first()?;
-    let get = |i: usize| -> String {
-        row.get_opt::<Option<String>, usize>(i)
-            .and_then(|r| r.ok())
-            .flatten()
-            .unwrap_or_default()
-    };
-    let (id, user, host, command, time, state, info) =
-        (get(0), get(1), get(2), get(3), get(4), get(5), get(6));
-    let what = if info.is_empty() {
-        format!("{command} ({state})")
-    } else {
-        info.split_whitespace().collect::<Vec<_>>().join(" ")
-    };
-    Some(format!("connection {id} ({user}@{host}, {time} s): {what}"))
 }
 
 const ER_NO_BINLOG_STATUS_SYNTAX: u16 = 1064;

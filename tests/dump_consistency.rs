@@ -126,8 +126,9 @@ fn lock_wait_timeout_names_the_blocking_statement() {
     server.exec(&format!(
         "CREATE DATABASE {db}; CREATE TABLE {db}.m (x INT) ENGINE=MyISAM; INSERT INTO {db}.m VALUES (1)"
     ));
+    let mut conn = server.conn();
+    let blocker_id = conn.connection_id();
     let blocker = {
-        let mut conn = server.conn();
         let db = db.clone();
         std::thread::spawn(move || {
             use mysql::prelude::Queryable;
@@ -145,8 +146,9 @@ fn lock_wait_timeout_names_the_blocking_statement() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("SLEEP(6)"),
-        "the blocking query is not named: {err}"
+        err.contains(&format!("id {blocker_id} (root@localhost, Query for "))
+            && err.contains(&format!("UPDATE {db}.m SET x = x + SLEEP(6)")),
+        "the blocking session is not named: {err}"
     );
     assert!(err.contains("within 1 s"), "{err}");
     assert_eq!(

@@ -303,7 +303,13 @@ fn begin(
     let threads = settings.threads.min(catalog.tables.len().max(1));
     match settings.consistency {
         Consistency::Snapshot => {
-            let lock = snapshot::lock_global(main, server, settings.lock_wait_timeout)?;
+            // No worker is open yet: the main connection (excluded by itself) is the only one of ours.
+            let request = snapshot::LockRequest {
+                timeout: settings.lock_wait_timeout,
+                watch_with: Some(&settings.conn),
+                ours: &[],
+            };
+            let lock = snapshot::lock_global(main, server, request)?;
             let opened = (|| -> Result<_> {
                 let binlog = snapshot::binlog_coordinates(main, server)?;
                 let mut workers = Vec::with_capacity(threads);
