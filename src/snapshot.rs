@@ -97,6 +97,18 @@ pub fn begin_snapshot(conn: &mut Conn) -> Result<()> {
         .context(|| "starting a consistent-snapshot transaction".to_string())
 }
 
+/// Starts a table's own transaction (`--consistency=per-table`): its metadata lock is taken
+/// first, by reading none of its rows, so no DDL can come between reading its definition and
+/// reading its rows (the snapshot itself starts with the first row read, after the lock).
+pub fn begin_table_transaction(conn: &mut Conn, table_sql_name: &str) -> Result<()> {
+    conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .context(|| "setting REPEATABLE READ".to_string())?;
+    conn.query_drop("START TRANSACTION READ ONLY")
+        .context(|| "starting the table's transaction".to_string())?;
+    conn.query_drop(format!("SELECT 1 FROM {table_sql_name} LIMIT 0"))
+        .context(|| format!("locking the definition of {table_sql_name}"))
+}
+
 /// Ends a worker's snapshot transaction.
 pub fn end_snapshot(conn: &mut Conn) -> Result<()> {
     conn.query_drop("COMMIT")
@@ -110,6 +122,8 @@ pub enum GlobalLock {
     BackupStage,
     /// `FLUSH TABLES WITH READ LOCK`.
     ReadLock,
+    /// `LOCK INSTANCE FOR BACKUP` (MySQL ≥ 8.0; DDL only).
+    Instance,
 }
 
 const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
@@ -134,24 +148,41 @@ pub struct LockRequest<'a> {
     pub watch_with: Option<&'a ConnSettings>,
     /// Ids of this run's other open connections, never named as blockers.
     pub ours: &'a [u32],
+    /// A [`DdlGuard`] holds the server's one `BACKUP STAGE` already.
+    pub backup_stage_taken: bool,
 }
 
 /// Takes the short global lock that makes every worker's snapshot the same point in time.
 /// Waits at most `request.timeout` for it; on timeout the error names the sessions holding it
 /// (most likely first), seen by a watcher on a second connection shortly before the limit or, failing
-/// that, from this connection right after it.
+/// that, from this connection right after it. With a [`DdlGuard`] holding `BACKUP STAGE` (there
+/// can be only one), the lock is `FLUSH TABLES WITH READ LOCK`.
 pub fn lock_global(conn: &mut Conn, server: &Server, request: LockRequest) -> Result<GlobalLock> {
+    let (lock, statements): (GlobalLock, &[&'static str]) =
+        if server.has_backup_stage() && !request.backup_stage_taken {
+            (
+                GlobalLock::BackupStage,
+                &["BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"],
+            )
+        } else {
+            (GlobalLock::ReadLock, &["FLUSH TABLES WITH READ LOCK"])
+        };
+    take(conn, server, lock, statements, request)?;
+    Ok(lock)
+}
+
+/// Runs the lock `statements` of `lock` in order, each waiting at most `request.timeout`; on
+/// any failure the lock is released and the error says why (who holds it, on a timeout).
+fn take(
+    conn: &mut Conn,
+    server: &Server,
+    lock: GlobalLock,
+    statements: &[&'static str],
+    request: LockRequest,
+) -> Result<()> {
     let secs = request.timeout.as_secs().max(1);
     conn.query_drop(format!("SET SESSION lock_wait_timeout = {secs}"))
         .context(|| "setting lock_wait_timeout".to_string())?;
-    let (lock, statements): (GlobalLock, &[&'static str]) = if server.has_backup_stage() {
-        (
-            GlobalLock::BackupStage,
-            &["BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"],
-        )
-    } else {
-        (GlobalLock::ReadLock, &["FLUSH TABLES WITH READ LOCK"])
-    };
     for &statement in statements {
         let probe = Probe {
             lock,
@@ -193,7 +224,73 @@ pub fn lock_global(conn: &mut Conn, server: &Server, request: LockRequest) -> Re
             e,
         ));
     }
-    Ok(lock)
+    Ok(())
+}
+
+/// Holds off DDL (ALTER, RENAME, DROP, CREATE, TRUNCATE …) server-wide from before the tables
+/// are listed until the dump ends, on a connection of its own: every definition the dump reads
+/// is then the one at its snapshot, and the binlog from the recorded position replays onto it.
+/// Writes (DML) and reads go on; a DDL statement waits ("Waiting for backup lock") until the
+/// guard is released. MariaDB ≥ 10.4: `BACKUP STAGE START` + `BLOCK_DDL`; MySQL ≥ 8.0:
+/// `LOCK INSTANCE FOR BACKUP`.
+pub struct DdlGuard {
+    conn: Conn,
+    backup_stage: bool,
+}
+
+impl DdlGuard {
+    /// Takes the guard, waiting at most `request.timeout` for DDL in progress. `Ok(None)` when
+    /// the server has no such lock or the account may not take it (RELOAD / BACKUP_ADMIN): the
+    /// caller falls back to per-table metadata locks.
+    pub fn take(
+        settings: &ConnSettings,
+        server: &Server,
+        request: LockRequest,
+    ) -> Result<Option<DdlGuard>> {
+        let (backup_stage, statements): (bool, &[&'static str]) = if server.has_backup_stage() {
+            (true, &["BACKUP STAGE START", "BACKUP STAGE BLOCK_DDL"])
+        } else if !server.mariadb && server.version >= (8, 0, 0) {
+            (false, &["LOCK INSTANCE FOR BACKUP"])
+        } else {
+            return Ok(None);
+        };
+        let mut conn = crate::conn::connect(settings)?;
+        let lock = if backup_stage {
+            GlobalLock::BackupStage
+        } else {
+            GlobalLock::Instance
+        };
+        match take(&mut conn, server, lock, statements, request) {
+            Ok(()) => Ok(Some(DdlGuard { conn, backup_stage })),
+            Err(Error::Unsupported(why)) => {
+                log::info!("DDL is not held off during the dump ({why})");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The guard's connection id (never named as a blocker of our own locks).
+    pub fn connection_id(&self) -> u32 {
+        self.conn.connection_id()
+    }
+
+    /// Whether the guard holds the server's one `BACKUP STAGE`.
+    pub fn holds_backup_stage(&self) -> bool {
+        self.backup_stage
+    }
+
+    /// Lets DDL go on.
+    pub fn release(mut self) {
+        let lock = if self.backup_stage {
+            GlobalLock::BackupStage
+        } else {
+            GlobalLock::Instance
+        };
+        if let Err(e) = release(&mut self.conn, lock) {
+            log::debug!("releasing the DDL guard: {e}; closing its connection releases it");
+        }
+    }
 }
 
 /// Releases the global lock.
@@ -201,6 +298,7 @@ pub fn release(conn: &mut Conn, lock: GlobalLock) -> Result<()> {
     let s = match lock {
         GlobalLock::BackupStage => "BACKUP STAGE END",
         GlobalLock::ReadLock => "UNLOCK TABLES",
+        GlobalLock::Instance => "UNLOCK INSTANCE",
     };
     conn.query_drop(s)
         .context(|| format!("releasing the global lock ({s})"))

@@ -212,6 +212,7 @@ fn without_a_watcher_the_waiting_connection_looks_after_the_timeout() {
         timeout: Duration::from_secs(1),
         watch_with: None,
         ours: &[decoy.0],
+        backup_stage_taken: false,
     };
     let result = lock_global(&mut conn, &flavour, request);
     stop(server, decoy);

@@ -171,6 +171,9 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
     let mut main = conn::connect(&settings.conn)?;
     let server = Server::detect(&mut main)?;
     snapshot::prepare_session(&mut main, &server)?;
+    // DDL is held off before the tables are listed, so every definition read from here on is
+    // the one at the snapshot.
+    let guard = take_ddl_guard(settings, &server)?;
     let catalog = schema::list(&mut main, &settings.filter)?;
     let source_bytes = space::check(&settings.output_dir, &catalog, settings.min_free)?;
     // Nothing is written before this point: the root and its lock file come last.
@@ -191,17 +194,30 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
     let dump_dir = DumpDir::create(&settings.output_dir, &name, options, &run)?;
     progress.writing_to(dump_dir.path());
 
-    let (workers, binlog, global, results) = match begin(settings, &server, &mut main, &catalog) {
-        Ok(v) => v,
-        Err(e) => {
-            dump_dir.discard();
-            return Err(e);
-        }
+    let guarded = Guarded {
+        backup_stage: guard
+            .as_ref()
+            .is_some_and(snapshot::DdlGuard::holds_backup_stage),
+        ours: guard
+            .iter()
+            .map(snapshot::DdlGuard::connection_id)
+            .collect(),
     };
+    let (workers, binlog, global, results) =
+        match begin(settings, &server, &mut main, &catalog, &guarded) {
+            Ok(v) => v,
+            Err(e) => {
+                dump_dir.discard();
+                return Err(e);
+            }
+        };
     let results = read_all(
         settings, &server, &catalog, &mut main, &dump_dir, workers, global, results, progress,
     )?;
     progress.finish();
+    if let Some(g) = guard {
+        g.release();
+    }
     if let Some(e) = dump_dir.write_failure() {
         return Err(e);
     }
@@ -286,6 +302,33 @@ fn read_all(
     Ok(results)
 }
 
+/// The DDL guard for this dump: in snapshot mode it must be had where the server has one; in
+/// the other modes it is taken when the account may (each table is locked on its own otherwise).
+fn take_ddl_guard(settings: &DumpSettings, server: &Server) -> Result<Option<snapshot::DdlGuard>> {
+    let request = snapshot::LockRequest {
+        timeout: settings.lock_wait_timeout,
+        watch_with: Some(&settings.conn),
+        ours: &[],
+        backup_stage_taken: false,
+    };
+    let guard = snapshot::DdlGuard::take(&settings.conn, server, request)?;
+    if guard.is_none() && settings.consistency == Consistency::Snapshot {
+        log::warn!(
+            "this server ({}) cannot hold off DDL during the dump: a table altered meanwhile may not match the snapshot",
+            server.info.version
+        );
+    }
+    Ok(guard)
+}
+
+/// What the DDL guard holds.
+struct Guarded {
+    /// The server's one `BACKUP STAGE` (the snapshot lock is then FTWRL).
+    backup_stage: bool,
+    /// Its connection, never named as a blocker.
+    ours: Vec<u32>,
+}
+
 type Begun = (
     Vec<Option<Conn>>,
     Option<crate::manifest::Binlog>,
@@ -299,6 +342,7 @@ fn begin(
     server: &Server,
     main: &mut Conn,
     catalog: &Catalog,
+    guarded: &Guarded,
 ) -> Result<Begun> {
     let threads = settings.threads.min(catalog.tables.len().max(1));
     match settings.consistency {
@@ -307,7 +351,8 @@ fn begin(
             let request = snapshot::LockRequest {
                 timeout: settings.lock_wait_timeout,
                 watch_with: Some(&settings.conn),
-                ours: &[],
+                ours: &guarded.ours,
+                backup_stage_taken: guarded.backup_stage,
             };
             let lock = snapshot::lock_global(main, server, request)?;
             let opened = (|| -> Result<_> {

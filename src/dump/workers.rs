@@ -261,7 +261,7 @@ fn open_chunked(
 fn whole(ctx: &WorkerContext<'_>, conn: &mut Conn, job: &Job, shared: &Mutex<Results>) -> bool {
     let id = job.id();
     ctx.progress.table_started(&id, job.table.estimated_rows);
-    let outcome = in_transaction(ctx, conn, |conn| {
+    let outcome = in_transaction(ctx, conn, &job.table, |conn| {
         table::dump_table(conn, ctx.server, ctx.dir, job, ctx.settings, ctx.progress)
     });
     ctx.progress.table_finished(&id);
@@ -341,14 +341,16 @@ fn complete(ctx: &WorkerContext<'_>, r: &mut Results, t: &ChunkedTable, c: Compl
     }
 }
 
-/// Runs `f` inside its own snapshot transaction in per-table mode.
+/// Runs `f` inside the table's own transaction in per-table mode (its metadata lock first).
 fn in_transaction<T>(
     ctx: &WorkerContext<'_>,
     conn: &mut Conn,
+    table: &TableInfo,
     f: impl FnOnce(&mut Conn) -> Result<T>,
 ) -> Result<T> {
     if ctx.per_table {
-        snapshot::begin_snapshot(conn)?;
+        snapshot::begin_table_transaction(conn, &table.qualified())
+            .map_err(|e| table::object_error(table, e.detail()))?;
     }
     let out = f(conn);
     if ctx.per_table {

@@ -446,6 +446,7 @@ fn idle_holder_hint(probe: &Probe, scene: &Scene, guessed: bool, tables: &[Strin
             "a session idle under LOCK TABLES … WRITE, or another backup inside BACKUP STAGE,"
         }
         GlobalLock::ReadLock => "a session idle under LOCK TABLES … WRITE",
+        GlobalLock::Instance => "another backup inside LOCK INSTANCE FOR BACKUP",
     };
     let mut hint = if guessed {
         format!("if none of these, {who} may hold it")
