@@ -10,6 +10,7 @@ fn probe(lock: GlobalLock) -> Probe {
         statement: match lock {
             GlobalLock::BackupStage => "BACKUP STAGE BLOCK_COMMIT",
             GlobalLock::ReadLock => "FLUSH TABLES WITH READ LOCK",
+            GlobalLock::Instance => "LOCK INSTANCE FOR BACKUP",
         },
         waiter: WAITER,
         ours: vec![101],
