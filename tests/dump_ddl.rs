@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 
-use common::dump::run_dump;
 use common::server::find_binary;
 use common::{assert_same_databases, mybak_cmd, Server};
 
