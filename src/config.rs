@@ -141,6 +141,8 @@ layer! {
         pub ssl_ca: PathBuf,
         pub ssl_cert: PathBuf,
         pub ssl_key: PathBuf,
+        pub connect_timeout: Span,
+        pub net_timeout: Span,
     }
 }
 
