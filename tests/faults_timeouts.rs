@@ -4,7 +4,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{mybak_bare, mybak_cmd, mybak_restore_cmd, mybak_verify_cmd, Server};
@@ -17,35 +17,14 @@ struct Ended {
     took: Duration,
 }
 
-/// Runs `cmd`, killing it (and failing the test) if it is still running after `limit`: a
-/// run that hangs must not hang the test suite.
-fn run_within(mut cmd: Command, limit: Duration) -> Ended {
-    let out = tempfile::tempdir().unwrap();
-    let (stdout, stderr) = (out.path().join("stdout"), out.path().join("stderr"));
-    cmd.stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
-        .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
-        .stdin(Stdio::null());
-    let start = Instant::now();
-    let mut child = cmd.spawn().unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "still running after {limit:?}; stderr so far:\n{}",
-                std::fs::read_to_string(&stderr).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+/// Runs `cmd`, killing it (and failing the test) if it is still running after `limit`.
+fn run_within(cmd: Command, limit: Duration) -> Ended {
+    let (out, took) = common::dump::run_within(cmd, limit);
     Ended {
-        code: status.code(),
-        stdout: std::fs::read_to_string(&stdout).unwrap(),
-        stderr: std::fs::read_to_string(&stderr).unwrap(),
-        took: start.elapsed(),
+        code: out.code,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        took,
     }
 }
 
