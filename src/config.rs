@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::conn::SslMode;
 use crate::error::{Error, Result};
 use crate::manifest::Consistency;
+use crate::regular_file::{self, Links, ReadError};
 use crate::units::{ByteSize, FileMode, Span};
 
 /// The config file read when `--config` is not given, if it exists.
@@ -141,6 +142,8 @@ layer! {
         pub ssl_ca: PathBuf,
         pub ssl_cert: PathBuf,
         pub ssl_key: PathBuf,
+        pub connect_timeout: Span,
+        pub net_timeout: Span,
     }
 }
 
@@ -329,16 +332,14 @@ impl ConfigFile {
             line: None,
             message,
         };
-        let meta = std::fs::metadata(&path).map_err(|e| config_error(e.to_string()))?;
-        if !meta.is_file() {
-            return Err(config_error("not a regular file".to_string()));
-        }
-        if meta.len() > 1 << 20 {
-            return Err(config_error(
-                "larger than 1 MiB; not a config file".to_string(),
-            ));
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| config_error(e.to_string()))?;
+        let (bytes, meta) = regular_file::read(&path, Links::Follow, 1 << 20).map_err(|e| {
+            config_error(match e {
+                ReadError::TooLarge { .. } => "larger than 1 MiB; not a config file".to_string(),
+                other => other.to_string(),
+            })
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| config_error("not UTF-8 text; not a config file".to_string()))?;
         let config = ConfigFile::parse(&path, &text)?;
         warn_if_exposed(&path, &meta, &config);
         Ok(config)

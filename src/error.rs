@@ -1,6 +1,7 @@
 //! The library's error type: one enum whose variants say what failed and on which object or path.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Errors of the mybak library.
 #[derive(Debug, thiserror::Error)]
@@ -27,11 +28,17 @@ pub enum Error {
     /// A file of the dump could not be written (a full disk, say): the run stops.
     #[error("writing the dump failed: {0}; the dump is left unfinished")]
     Storage(String),
-    /// A connection to the server broke during the run.
+    /// A connection to the server broke or went silent during the dump: what was not read yet
+    /// can no longer be read inside the snapshot, so the run ends.
     #[error(
-        "lost the connection to the server during the dump ({0}); the dump is left unfinished"
+        "lost the connection to the server while {during}: {reason}; the dump is left unfinished"
     )]
-    Lost(String),
+    Lost {
+        /// What the connection was doing: `reading table `shop`.`orders` (chunk 3)`.
+        during: String,
+        /// Why: the driver's or server's message, or the timeout that ran out.
+        reason: String,
+    },
     /// The account or server cannot do what the chosen mode needs.
     #[error("{0}")]
     Unsupported(String),
@@ -79,6 +86,9 @@ pub enum Error {
 pub fn server_message(e: &mysql::Error) -> String {
     match e {
         mysql::Error::MySqlError(m) => format!("ERROR {} ({}): {}", m.code, m.state, m.message),
+        _ if crate::conn::is_timeout(e) => {
+            "connection error: no answer from the server in time (net-timeout)".to_string()
+        }
         mysql::Error::IoError(io) => format!("connection error: {io}"),
         mysql::Error::CodecError(c) => format!("connection error: {c}"),
         other => other.to_string(),
@@ -107,6 +117,50 @@ impl Error {
         match self {
             Error::Object { message, .. } => message.clone(),
             other => other.to_string(),
+        }
+    }
+
+    /// The connection broke (see [`crate::conn::is_broken`]) while doing `during`.
+    pub fn lost(during: impl Into<String>, cause: &mysql::Error, net_timeout: Duration) -> Self {
+        Error::Lost {
+            during: during.into(),
+            reason: crate::conn::failure_reason(cause, net_timeout),
+        }
+    }
+
+    /// The driver's error when this error means its connection broke and must not be used
+    /// again (a timeout, a network error); `None` for anything else, server errors included.
+    pub fn broken_connection(&self) -> Option<&mysql::Error> {
+        match self {
+            Error::Query { source, .. } if crate::conn::is_broken(source) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// This error as [`Error::Lost`] when it means the connection broke
+    /// ([`broken_connection`](Self::broken_connection)); else unchanged.
+    pub fn into_lost(self, net_timeout: Duration) -> Self {
+        match self {
+            Error::Query { context, source } if crate::conn::is_broken(&source) => {
+                Error::lost(context, &source, net_timeout)
+            }
+            other => other,
+        }
+    }
+
+    /// The failure of a statement about `object` (`view `d`.`v``): [`Error::Object`] when the
+    /// server refused it, but [`Error::Query`] (context `reading view `d`.`v``) keeping the
+    /// driver's error when the connection broke, so the caller can tell
+    /// ([`broken_connection`](Self::broken_connection)).
+    pub fn object(object: impl Into<String>, cause: mysql::Error) -> Self {
+        let object = object.into();
+        if crate::conn::is_broken(&cause) {
+            Error::query(format!("reading {object}"), cause)
+        } else {
+            Error::Object {
+                object,
+                message: server_message(&cause),
+            }
         }
     }
 

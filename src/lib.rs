@@ -17,6 +17,7 @@ pub mod optfile;
 pub mod plan;
 pub mod progress;
 pub mod prune;
+pub mod regular_file;
 pub mod restore;
 pub mod retention;
 pub mod schema;

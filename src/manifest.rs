@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::regular_file::{self, Links, ReadError};
 
 /// The version of the manifest format this build writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -12,6 +13,18 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The checksum list's file name inside a dump directory.
 pub const SUMS_FILE: &str = "SHA256SUMS";
+
+/// The largest `manifest.json` read (256 MiB: about 600,000 files at some 400 bytes each).
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
+/// The largest `SHA256SUMS` read (64 MiB: some 400,000 lines of hash and path).
+pub const MAX_SUMS_BYTES: u64 = 64 << 20;
+
+/// Reads a file mybak wrote into a dump directory: a regular file, not a symbolic link, of at
+/// most `limit` bytes, never blocking on a FIFO (see [`crate::regular_file`]).
+pub fn read_dump_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    regular_file::read(path, Links::Refuse, limit).map(|(bytes, _)| bytes)
+}
 
 /// Whether every object made it into the dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,11 +210,18 @@ impl Manifest {
             .sum()
     }
 
-    /// Reads and parses `dir/manifest.json`.
+    /// Reads and parses `dir/manifest.json`, which must be a regular file (not a symbolic
+    /// link, FIFO or device) of at most [`MAX_MANIFEST_BYTES`].
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| Error::Manifest {
+        let bytes = read_dump_file(&path, MAX_MANIFEST_BYTES).map_err(|e| match e {
+            ReadError::Io(e) => Error::io(&path, e),
+            refused => Error::Manifest {
+                path: path.clone(),
+                message: format!("{refused}; refused"),
+            },
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Manifest {
             path,
             message: e.to_string(),
         })
@@ -231,6 +251,28 @@ mod tests {
         }
         let e = "fast".parse::<Consistency>().unwrap_err().to_string();
         assert!(e.contains("\"fast\"") && e.contains("per-table"), "{e}");
+    }
+
+    #[test]
+    fn only_a_regular_manifest_of_bounded_size_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST_FILE);
+        let start = std::time::Instant::now();
+        let refused = |why: &str| {
+            let e = Manifest::read(dir.path()).unwrap_err();
+            assert!(matches!(e, Error::Manifest { .. }), "{e:?}");
+            assert_eq!(e.to_string(), format!("{}: {why}; refused", path.display()));
+            std::fs::remove_file(&path).unwrap();
+        };
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        refused("is a symbolic link, not a regular file");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        refused("is a FIFO, not a regular file");
+        // Sparse: no disk space taken.
+        let big = std::fs::File::create(&path).unwrap();
+        big.set_len(MAX_MANIFEST_BYTES + 1).unwrap();
+        refused("is larger than 256.0 MiB");
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -370,10 +370,9 @@ pub fn unique_index_columns(
 
 /// Runs a `SHOW CREATE …` and returns the row, or an object error naming `object`.
 pub fn show_create(conn: &mut Conn, statement: &str, object: &str) -> Result<Row> {
-    let row: Option<Row> = conn.query_first(statement).map_err(|e| Error::Object {
-        object: object.to_string(),
-        message: crate::error::server_message(&e),
-    })?;
+    let row: Option<Row> = conn
+        .query_first(statement)
+        .map_err(|e| Error::object(object, e))?;
     row.ok_or_else(|| Error::Object {
         object: object.to_string(),
         message: "it no longer exists".to_string(),

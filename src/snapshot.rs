@@ -67,6 +67,16 @@ pub fn parse_version(v: &str) -> (u32, u32, u32) {
 
 /// Sets up a dump session: UTF-8 results, UTC for TIMESTAMP, a neutral sql_mode for SHOW CREATE,
 /// long network timeouts so a slow writer is not cut off.
+///
+/// The server's `net_read_timeout`/`net_write_timeout` (an hour) bound how long the *server*
+/// waits for us, e.g. while a slow disk or compression holds up reading the rows; the client's
+/// net-timeout ([`ConnSettings::net_timeout`](crate::conn::ConnSettings)) bounds how long *we*
+/// wait for the server. They are the two directions of one connection and need not match.
+/// What the client must outlast is the server's own waits for an answer it will still send:
+/// the global lock's `lock_wait_timeout` (checked by
+/// [`DumpSettings::check_timeouts`](crate::dump::DumpSettings::check_timeouts)); statements
+/// run without a time limit here (`max_statement_time = 0`), so one that runs longer than the
+/// net-timeout ends the run.
 pub fn prepare_session(conn: &mut Conn, server: &Server) -> Result<()> {
     let mut statements = vec![
         "SET NAMES utf8mb4",
@@ -198,6 +208,14 @@ fn take(
         let Err(e) = conn.query_drop(statement) else {
             continue;
         };
+        if crate::conn::is_broken(&e) {
+            // Not used again (a late answer would be taken for the next statement's); the
+            // server releases the lock when the connection closes.
+            return Err(Error::query(
+                format!("taking the global lock ({statement})"),
+                e,
+            ));
+        }
         let code = server_code(&e);
         if code == Some(ER_LOCK_WAIT_TIMEOUT) {
             let seen = watch.and_then(Watch::finish);

@@ -4,6 +4,7 @@
 use mybak::config::ConnConfig;
 use mybak::conn::{self, ConnOverrides, ConnSettings, Password};
 use mybak::optfile::{self, DefaultsSpec};
+use mybak::units::Span;
 
 /// Option-file groups read, in this order (later groups win).
 pub const GROUPS: [&str; 5] = [
@@ -41,6 +42,8 @@ pub fn conn_settings(layer: ConnConfig, ask: bool) -> anyhow::Result<ConnSetting
         ssl_ca: layer.ssl_ca,
         ssl_cert: layer.ssl_cert,
         ssl_key: layer.ssl_key,
+        connect_timeout: layer.connect_timeout.map(Span::duration),
+        net_timeout: layer.net_timeout.map(Span::duration),
     };
     if conn::password_prompt_requested(&overrides, &files) {
         overrides.password = Some(prompt_password()?);

@@ -8,6 +8,7 @@ use super::{
     ConfigFile, ConnConfig, DumpConfig, GlobalConfig, ListConfig, LogFormat, ProgressMode,
     PruneConfig, RestoreConfig, VerifyConfig,
 };
+use crate::conn::ConnSettings;
 use crate::dump::DumpSettings;
 use crate::error::{Error, Result};
 use crate::filter::{Filter, FilterSpec};
@@ -339,10 +340,15 @@ impl ListConfig {
 impl ConfigFile {
     /// Every setting as it takes effect with this file and no flags: the file's values over the
     /// defaults. The password, if any, is shown as `***`; `connection` shows only what the file
-    /// sets (option files and the login name fill in the rest at run time).
+    /// sets (option files and the login name fill in the rest at run time), and the timeouts.
     pub fn effective(&self) -> Result<ConfigFile> {
+        let conn_defaults = ConnSettings::default();
         let mut dump = DumpSettings::default();
+        if let Some(net) = self.connection.net_timeout {
+            dump.conn.net_timeout = net.duration();
+        }
         self.dump.clone().apply(&mut dump)?;
+        dump.check_timeouts()?;
         let mut restore = RestoreSettings::default();
         self.restore.clone().apply(&mut restore)?;
         let verify = self.verify.clone().settings()?;
@@ -351,6 +357,12 @@ impl ConfigFile {
         if connection.password.is_some() {
             connection.password = Some("***".to_string());
         }
+        connection
+            .connect_timeout
+            .get_or_insert(Span(conn_defaults.connect_timeout));
+        connection
+            .net_timeout
+            .get_or_insert(Span(conn_defaults.net_timeout));
         Ok(ConfigFile {
             path: self.path.clone(),
             global: GlobalConfig::of(&self.global.clone().settings()),
@@ -380,6 +392,26 @@ mod tests {
         assert_eq!(e.global.hook_timeout, Some(Span::from_secs(300)));
         assert_eq!(e.prune.keep_partial, Some(Span::from_secs(7 * 86400)));
         assert_eq!(e.verify.restore_test, Some(false));
+        assert_eq!(e.connection.connect_timeout, Some(Span::from_secs(10)));
+        assert_eq!(e.connection.net_timeout, Some(Span::from_secs(600)));
+        assert_eq!(e.connection.host, None);
+    }
+
+    #[test]
+    fn a_net_timeout_shorter_than_the_lock_wait_is_refused() {
+        let mut file = ConfigFile::default();
+        file.connection.net_timeout = Some(Span::from_secs(30));
+        let e = file.effective().unwrap_err().to_string();
+        assert!(
+            e.contains("--net-timeout 30s") && e.contains("--lock-wait-timeout 1min"),
+            "{e}"
+        );
+        file.dump.lock_wait_timeout = Some(Span::from_secs(20));
+        let e = file.effective().unwrap();
+        assert_eq!(e.connection.net_timeout, Some(Span::from_secs(30)));
+        file.connection.net_timeout = Some(Span::from_secs(0));
+        file.dump.lock_wait_timeout = None;
+        assert!(file.effective().is_ok(), "0: no limit");
     }
 
     #[test]

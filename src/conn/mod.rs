@@ -16,17 +16,22 @@
 mod login;
 mod opts;
 mod settings;
+mod timeout;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use login::login_user;
 pub use opts::opts;
 pub use settings::{
     password_prompt_requested, resolve, ssl_settings, ConnOverrides, ConnSettings, Endpoint,
-    ParseSslModeError, Password, SslMode, SslSettings, DEFAULT_PORT, DEFAULT_SOCKET,
+    ParseSslModeError, Password, SslMode, SslSettings, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_NET_TIMEOUT, DEFAULT_PORT, DEFAULT_SOCKET,
 };
+pub use timeout::{failure_reason, is_broken, is_timeout};
 
 use crate::optfile::Origin;
+use crate::units::Span;
 
 /// Server error codes that mean the credentials were refused: `ER_DBACCESS_DENIED_ERROR`,
 /// `ER_ACCESS_DENIED_ERROR`, `ER_ACCESS_DENIED_NO_PASSWORD_ERROR`.
@@ -77,6 +82,17 @@ pub enum ConnError {
         /// The server's message, with error code and SQLSTATE.
         message: String,
     },
+    /// The server did not answer in time: connecting, TLS and login together took longer
+    /// than the connect timeout (or one read longer than the net timeout).
+    #[error("cannot connect: {endpoint} did not answer within {} ({what})", Span(*timeout))]
+    Timeout {
+        /// Where the connection went.
+        endpoint: Endpoint,
+        /// The limit that ran out.
+        timeout: Duration,
+        /// Its setting: `connect-timeout` or `net-timeout`.
+        what: &'static str,
+    },
     /// Any other failure to connect (network, TLS, protocol, server error).
     #[error("cannot connect to {endpoint}: {}", describe(cause))]
     Connect {
@@ -100,24 +116,76 @@ impl ConnError {
 /// has no TLS or the TLS handshake fails, a second, plain connection is made (logged at
 /// info level). This is how libmariadb/libmysqlclient treat `PREFERRED`; the driver cannot
 /// downgrade within one connection. Server errors such as access denied never cause the
-/// fallback.
+/// fallback, nor does a timeout.
+///
+/// Each attempt (TCP or socket connect, TLS, login) is given up after
+/// [`ConnSettings::connect_timeout`], with [`ConnError::Timeout`]; see [`timeout`] for why
+/// the driver's own timeouts are not enough.
 ///
 /// Errors say where the connection went (socket path or `host:port`) and give the
 /// driver's or server's message; [`ConnError::is_access_denied`] tells refused
 /// credentials apart. The password never appears in them.
 pub fn connect(settings: &ConnSettings) -> Result<mysql::Conn, ConnError> {
     let endpoint = settings.endpoint();
-    let fail = |cause| classify(cause, &endpoint, &settings.user);
-    match mysql::Conn::new(opts::build(settings, true)?) {
-        Ok(conn) => Ok(conn),
-        Err(cause) if tried_tls(settings, &endpoint) && is_tls_failure(&cause) => {
+    match attempt(settings, true, &endpoint) {
+        Err(Attempt::Failed(cause)) if tried_tls(settings, &endpoint) && is_tls_failure(&cause) => {
             log::info!(
                 "TLS to {endpoint} failed ({}); ssl-mode is PREFERRED, connecting without TLS",
                 describe(&cause)
             );
-            mysql::Conn::new(opts::build(settings, false)?).map_err(fail)
+            attempt(settings, false, &endpoint).map_err(|e| e.into_error(settings, &endpoint))
         }
-        Err(cause) => Err(fail(cause)),
+        other => other.map_err(|e| e.into_error(settings, &endpoint)),
+    }
+}
+
+/// How one connection attempt failed.
+enum Attempt {
+    /// Settings the driver cannot take.
+    Settings(ConnError),
+    /// The driver's error.
+    Failed(mysql::Error),
+    /// No result within the connect timeout.
+    TimedOut,
+}
+
+impl Attempt {
+    fn into_error(self, settings: &ConnSettings, endpoint: &Endpoint) -> ConnError {
+        let timeout = |timeout, what| ConnError::Timeout {
+            endpoint: endpoint.clone(),
+            timeout,
+            what,
+        };
+        match self {
+            Attempt::Settings(e) => e,
+            Attempt::TimedOut => timeout(settings.connect_timeout, "connect-timeout"),
+            Attempt::Failed(mysql::Error::DriverError(mysql::DriverError::ConnectTimeout)) => {
+                timeout(settings.connect_timeout, "connect-timeout")
+            }
+            Attempt::Failed(cause) if is_timeout(&cause) => {
+                timeout(settings.net_timeout, "net-timeout")
+            }
+            Attempt::Failed(cause) => classify(cause, endpoint, &settings.user),
+        }
+    }
+}
+
+/// One connection attempt (with TLS when `tls` and the settings ask for it), given up after
+/// the connect timeout.
+fn attempt(
+    settings: &ConnSettings,
+    tls: bool,
+    endpoint: &Endpoint,
+) -> Result<mysql::Conn, Attempt> {
+    let opts = opts::build(settings, tls).map_err(Attempt::Settings)?;
+    match timeout::within(settings.connect_timeout, move || mysql::Conn::new(opts)) {
+        Ok(Some(Ok(conn))) => Ok(conn),
+        Ok(Some(Err(cause))) => Err(Attempt::Failed(cause)),
+        Ok(None) => {
+            log::debug!("no answer from {endpoint} within the connect timeout");
+            Err(Attempt::TimedOut)
+        }
+        Err(e) => Err(Attempt::Failed(mysql::Error::IoError(e))),
     }
 }
 
@@ -131,6 +199,9 @@ fn tried_tls(settings: &ConnSettings, endpoint: &Endpoint) -> bool {
 /// than from reaching the server or from the server refusing us.
 fn is_tls_failure(error: &mysql::Error) -> bool {
     use std::io::ErrorKind;
+    if is_timeout(error) {
+        return false;
+    }
     match error {
         mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => true,
         mysql::Error::TlsError(_) | mysql::Error::CodecError(_) => true,
@@ -263,6 +334,30 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "access denied connecting to db:3306 as user 'bob': ERROR 1045 (28000): Access denied"
+        );
+    }
+
+    #[test]
+    fn timeouts_name_the_endpoint_and_the_limit() {
+        let settings = ConnSettings::default();
+        let endpoint = Endpoint::Socket(PathBuf::from("/run/x.sock"));
+        let text = |a: Attempt| a.into_error(&settings, &endpoint).to_string();
+        assert_eq!(
+            text(Attempt::TimedOut),
+            "cannot connect: unix socket /run/x.sock did not answer within 10s (connect-timeout)"
+        );
+        assert_eq!(
+            text(Attempt::Failed(mysql::Error::DriverError(
+                mysql::DriverError::ConnectTimeout
+            ))),
+            "cannot connect: unix socket /run/x.sock did not answer within 10s (connect-timeout)"
+        );
+        assert_eq!(
+            text(Attempt::Failed(mysql::Error::IoError(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "Resource temporarily unavailable"
+            )))),
+            "cannot connect: unix socket /run/x.sock did not answer within 10min (net-timeout)"
         );
     }
 

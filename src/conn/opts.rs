@@ -1,5 +1,7 @@
 //! Turns [`ConnSettings`] into driver options (`mysql::Opts`): socket or TCP, and TLS.
 
+use std::time::Duration;
+
 use mysql::{ClientIdentity, Opts, OptsBuilder, SslOpts};
 
 use super::settings::{ConnSettings, Endpoint, SslMode, SslSettings};
@@ -22,8 +24,12 @@ use super::ConnError;
 ///   always adds the public web PKI roots to `ssl-ca`. `ssl-cert` + `ssl-key` give the
 ///   client identity in all TLS modes.
 ///
-/// No read/write timeouts are set. The result carries the password, and its `Debug`
-/// output shows it: never log it.
+/// Timeouts: `connect_timeout` bounds the TCP connect (the whole connection, handshake and
+/// login included, is bounded by [`connect`](super::connect)); `net_timeout` is the read and
+/// write timeout of the stream, over TCP and over the unix socket alike (the driver sets
+/// `SO_RCVTIMEO`/`SO_SNDTIMEO` on either). Zero means none.
+///
+/// The result carries the password, and its `Debug` output shows it: never log it.
 pub fn opts(settings: &ConnSettings) -> Result<Opts, ConnError> {
     build(settings, true)
 }
@@ -39,7 +45,10 @@ pub(crate) fn build(settings: &ConnSettings, tls: bool) -> Result<Opts, ConnErro
         // Accept whatever row size the server sends (up to the protocol's 1 GiB); the server's
         // own max_allowed_packet still bounds what it accepts from us.
         .max_allowed_packet(Some(MAX_PACKET))
-        .prefer_socket(false);
+        .prefer_socket(false)
+        .tcp_connect_timeout(limit(settings.connect_timeout))
+        .read_timeout(limit(settings.net_timeout))
+        .write_timeout(limit(settings.net_timeout));
     let builder = match settings.endpoint() {
         Endpoint::Socket(path) => {
             let socket = path
@@ -58,6 +67,11 @@ pub(crate) fn build(settings: &ConnSettings, tls: bool) -> Result<Opts, ConnErro
         }
     };
     Ok(builder.into())
+}
+
+/// A timeout for the driver: zero means none (the driver would refuse a zero timeout).
+fn limit(timeout: Duration) -> Option<Duration> {
+    (!timeout.is_zero()).then_some(timeout)
 }
 
 /// The driver's TLS options for a TCP connection in `ssl.mode`; `None` for no TLS.
@@ -100,7 +114,28 @@ mod tests {
                 cert: Some(PathBuf::from("/cert.pem")),
                 key: Some(PathBuf::from("/key.pem")),
             },
+            ..ConnSettings::default()
         }
+    }
+
+    #[test]
+    fn timeouts_reach_the_driver_and_zero_means_none() {
+        let mut s = settings(None, SslMode::Disabled);
+        s.connect_timeout = Duration::from_secs(7);
+        s.net_timeout = Duration::from_secs(90);
+        let o = opts(&s).unwrap();
+        assert_eq!(o.get_tcp_connect_timeout(), Some(Duration::from_secs(7)));
+        assert_eq!(o.get_read_timeout(), Some(&Duration::from_secs(90)));
+        assert_eq!(o.get_write_timeout(), Some(&Duration::from_secs(90)));
+        s.connect_timeout = Duration::ZERO;
+        s.net_timeout = Duration::ZERO;
+        let o = opts(&s).unwrap();
+        assert_eq!(o.get_tcp_connect_timeout(), None);
+        assert_eq!(o.get_read_timeout(), None);
+        assert_eq!(o.get_write_timeout(), None);
+        let d = opts(&ConnSettings::default()).unwrap();
+        assert_eq!(d.get_tcp_connect_timeout(), Some(Duration::from_secs(10)));
+        assert_eq!(d.get_read_timeout(), Some(&Duration::from_secs(600)));
     }
 
     #[test]
@@ -137,8 +172,9 @@ mod tests {
                     "no TLS over the socket: {host:?}"
                 );
             }
-            assert_eq!(o.get_read_timeout(), None);
-            assert_eq!(o.get_write_timeout(), None);
+            // The net timeout applies to the socket as much as to TCP.
+            assert_eq!(o.get_read_timeout(), Some(&Duration::from_secs(600)));
+            assert_eq!(o.get_write_timeout(), Some(&Duration::from_secs(600)));
         }
     }
 

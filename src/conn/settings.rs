@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use super::ConnError;
 use crate::optfile::OptionValues;
@@ -14,6 +15,12 @@ pub const DEFAULT_SOCKET: &str = "/run/mysqld/mysqld.sock";
 
 /// The TCP port used when no `port` (or `port=0`) is configured.
 pub const DEFAULT_PORT: u16 = 3306;
+
+/// How long connecting may take when no `connect-timeout` is configured.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long to wait for an answer when no `net-timeout` is configured.
+pub const DEFAULT_NET_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A password. `Debug` and `Display` print `***`; only [`expose`](Self::expose) gives
 /// the text, for handing it to the driver.
@@ -163,6 +170,10 @@ pub struct ConnOverrides {
     pub ssl_cert: Option<PathBuf>,
     /// `--ssl-key`.
     pub ssl_key: Option<PathBuf>,
+    /// `--connect-timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// `--net-timeout`.
+    pub net_timeout: Option<Duration>,
 }
 
 /// Everything needed to connect. `Debug` shows the password as `***`. `Default` is the
@@ -181,6 +192,14 @@ pub struct ConnSettings {
     pub password: Option<Password>,
     /// TLS settings.
     pub ssl: SslSettings,
+    /// The longest a connection may take to be made: TCP or socket connect, TLS and login
+    /// together ([`DEFAULT_CONNECT_TIMEOUT`]); zero means no limit.
+    pub connect_timeout: Duration,
+    /// The longest to wait for the server on an open connection, for each read or write
+    /// ([`DEFAULT_NET_TIMEOUT`]); zero means no limit. A statement that takes longer on the
+    /// server ends with a timeout error, so this must exceed the longest single statement
+    /// (the dump's global lock waits up to its lock-wait-timeout).
+    pub net_timeout: Duration,
 }
 
 impl Default for ConnSettings {
@@ -197,6 +216,8 @@ impl Default for ConnSettings {
                 cert: None,
                 key: None,
             },
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            net_timeout: DEFAULT_NET_TIMEOUT,
         }
     }
 }
@@ -270,6 +291,8 @@ pub fn password_prompt_requested(overrides: &ConnOverrides, files: &OptionValues
 /// - `password`: a bare `password` line in a file gives no password here (see
 ///   [`password_prompt_requested`]); `password=` is the empty password.
 /// - TLS: see [`ssl_settings`].
+/// - `connect_timeout`, `net_timeout`: from the command line, else the defaults
+///   ([`DEFAULT_CONNECT_TIMEOUT`], [`DEFAULT_NET_TIMEOUT`]); option files are not read for them.
 ///
 /// The password is only moved around in memory, wrapped in [`Password`]: it never goes to
 /// argv, logs or error text.
@@ -310,6 +333,8 @@ pub fn resolve(
         user,
         password,
         ssl: ssl_settings(overrides, files)?,
+        connect_timeout: overrides.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        net_timeout: overrides.net_timeout.unwrap_or(DEFAULT_NET_TIMEOUT),
     })
 }
 

@@ -7,9 +7,9 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::dump::rows::{each_row, StreamStats};
-use crate::dump::table::{RowRange, TableRead};
+use crate::dump::table::{statement_error, RowRange, TableRead};
 use crate::dump::DumpedFile;
-use crate::error::{server_message, Error, Result};
+use crate::error::{Error, Result};
 use crate::manifest::TableEntry;
 use crate::plan::{initial_step, next_step, ChunkKey};
 use crate::sql::ident::quote_ident;
@@ -147,7 +147,7 @@ impl ChunkedTable {
                 let c = quote_ident(&column);
                 let bounds: Option<(Option<String>, Option<String>)> = conn
                     .query_first(format!("SELECT MIN({c}), MAX({c}) FROM {from}"))
-                    .map_err(|e| object_error(&read, server_message(&e)))?;
+                    .map_err(|e| statement_error(&read.table, e))?;
                 let parse = |v: Option<String>| v.and_then(|s| s.parse::<i128>().ok());
                 let Some((Some(min), Some(max))) = bounds.map(|(a, b)| (parse(a), parse(b))) else {
                     return Ok(None);
@@ -273,7 +273,7 @@ impl ChunkedTable {
                 "SELECT MIN({c}) FROM {} WHERE {c} >= {lo}",
                 self.read.table.qualified()
             ))
-            .map_err(|e| object_error(&self.read, server_message(&e)))?;
+            .map_err(|e| statement_error(&self.read.table, e))?;
         Ok(found.flatten().and_then(|s| s.parse().ok()))
     }
 

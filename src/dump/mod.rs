@@ -29,7 +29,7 @@ use crate::sink::FileRecord;
 use crate::snapshot::{self, Server};
 use crate::store::lock::RootLock;
 use crate::store::{self, default_name_format, dump_name, DumpDir, RunInfo, WriteOptions};
-use crate::units::FileMode;
+use crate::units::{FileMode, Span};
 
 use objects::ObjectWriter;
 use table::TableSettings;
@@ -111,6 +111,25 @@ impl DumpSettings {
         Ok(())
     }
 
+    /// Refuses a net timeout the global lock could outlast: the server answers the lock only
+    /// after up to lock-wait-timeout, and a client that gave up first would lose the answer
+    /// (which names the blocking statement). Separate from [`validate`](Self::validate)
+    /// because the connection settings are resolved after the dump's own.
+    pub fn check_timeouts(&self) -> Result<()> {
+        let net = self.conn.net_timeout;
+        // lock_global waits at least a second.
+        let lock_wait = self.lock_wait_timeout.max(Duration::from_secs(1));
+        if self.consistency == Consistency::Snapshot && !net.is_zero() && net <= lock_wait {
+            return Err(Error::Settings(format!(
+                "--net-timeout {} must be longer than --lock-wait-timeout {}: the server may \
+                 wait that long for the global lock before it answers",
+                Span(net),
+                Span(self.lock_wait_timeout)
+            )));
+        }
+        Ok(())
+    }
+
     /// The name format in effect.
     pub fn name_format(&self) -> &str {
         self.name_format
@@ -166,6 +185,7 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
     let started = Utc::now();
     let clock = Instant::now();
     settings.validate()?;
+    settings.check_timeouts()?;
     let name = dump_name(settings.name_format(), started, settings.utc)?;
     store::check_root(&settings.output_dir)?;
     let mut main = conn::connect(&settings.conn)?;
@@ -211,9 +231,11 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
                 return Err(e);
             }
         };
+    // A connection that breaks from here on ends the run with the dump left unfinished.
     let results = read_all(
         settings, &server, &catalog, &mut main, &dump_dir, workers, global, results, progress,
-    )?;
+    )
+    .map_err(|e| e.into_lost(settings.conn.net_timeout))?;
     progress.finish();
     if let Some(g) = guard {
         g.release();
@@ -274,6 +296,7 @@ fn read_all(
             _ => settings.chunk_bytes,
         },
         progress,
+        net_timeout: settings.conn.net_timeout,
     };
     if let Some(lock) = lock {
         if !locked_jobs.is_empty() {
@@ -368,7 +391,10 @@ fn begin(
             match opened {
                 Ok((workers, binlog)) => Ok((workers, binlog, Some(lock), Results::default())),
                 Err(e) => {
-                    let _ = snapshot::release(main, lock);
+                    // A broken connection is not used again; closing it releases the lock.
+                    if e.broken_connection().is_none() {
+                        let _ = snapshot::release(main, lock);
+                    }
                     Err(e)
                 }
             }

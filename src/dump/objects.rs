@@ -6,7 +6,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
 
 use crate::dump::DumpedFile;
-use crate::error::{server_message, Error, QueryContext, Result};
+use crate::error::{Error, QueryContext, Result};
 use crate::manifest::{Failure, FileKind};
 use crate::schema::{self, Catalog, TableInfo};
 use crate::sql::grant::{grant_target, GrantTarget};
@@ -43,6 +43,16 @@ impl<'a> ObjectWriter<'a> {
             failures: Vec::new(),
             collations: BTreeMap::new(),
         }
+    }
+
+    /// Records `e` as the failure of one object and goes on, unless it broke the connection:
+    /// then it is returned, and no more objects are read on that connection.
+    fn failed(&mut self, kind: &str, db: Option<&str>, name: &str, e: Error) -> Result<()> {
+        if e.broken_connection().is_some() {
+            return Err(e);
+        }
+        self.failures.push(failure(kind, db, name, e.detail()));
+        Ok(())
     }
 
     fn write(
@@ -112,9 +122,7 @@ impl<'a> ObjectWriter<'a> {
                         None,
                     )?;
                 }
-                Err(e) => self
-                    .failures
-                    .push(failure("database", Some(db), db, e.detail())),
+                Err(e) => self.failed("database", Some(db), db, e)?,
             }
         }
         Ok(())
@@ -133,7 +141,8 @@ impl<'a> ObjectWriter<'a> {
         }
     }
 
-    /// One `SHOW CREATE …` turned into a block, or a failure recorded.
+    /// One `SHOW CREATE …` turned into a block, or a failure recorded (`None`); `Err` when
+    /// the connection broke.
     fn block(
         &mut self,
         kind: &str,
@@ -141,15 +150,14 @@ impl<'a> ObjectWriter<'a> {
         db: &str,
         name: &str,
         column: &str,
-    ) -> Option<String> {
+    ) -> Result<Option<String>> {
         let object = format!("{kind} {}", qualified(db, name));
         let statement = format!("SHOW CREATE {keyword} {}", qualified(db, name));
         let row = match schema::show_create(self.conn, &statement, &object) {
             Ok(row) => row,
             Err(e) => {
-                self.failures
-                    .push(failure(kind, Some(db), name, e.detail()));
-                return None;
+                self.failed(kind, Some(db), name, e)?;
+                return Ok(None);
             }
         };
         let Some(create) = schema::named_text(&row, column) else {
@@ -159,9 +167,9 @@ impl<'a> ObjectWriter<'a> {
                 name,
                 "the server did not show its definition (missing privilege?)".to_string(),
             ));
-            return None;
+            return Ok(None);
         };
-        Some(object_block(db, &create, &self.session_of(&row, db)))
+        Ok(Some(object_block(db, &create, &self.session_of(&row, db))))
     }
 
     /// Procedures, functions and packages: one file per database.
@@ -170,7 +178,7 @@ impl<'a> ObjectWriter<'a> {
             let mut text = String::new();
             for r in catalog.routines.iter().filter(|r| &r.database == db) {
                 let column = format!("Create {}", title_case(&r.kind));
-                if let Some(block) = self.block("routine", &r.kind, db, &r.name, &column) {
+                if let Some(block) = self.block("routine", &r.kind, db, &r.name, &column)? {
                     text.push_str(&block);
                 }
             }
@@ -195,12 +203,7 @@ impl<'a> ObjectWriter<'a> {
                 .conn
                 .query_drop(format!("SHOW COLUMNS FROM {}", v.qualified()))
             {
-                self.failures.push(failure(
-                    "view",
-                    Some(&v.database),
-                    &v.name,
-                    server_message(&e),
-                ));
+                self.failed("view", Some(&v.database), &v.name, Error::object(object, e))?;
                 continue;
             }
             let row = match schema::show_create(
@@ -210,8 +213,7 @@ impl<'a> ObjectWriter<'a> {
             ) {
                 Ok(row) => row,
                 Err(e) => {
-                    self.failures
-                        .push(failure("view", Some(&v.database), &v.name, e.detail()));
+                    self.failed("view", Some(&v.database), &v.name, e)?;
                     continue;
                 }
             };
@@ -279,7 +281,7 @@ impl<'a> ObjectWriter<'a> {
             let mut text = String::new();
             for name in names {
                 if let Some(block) =
-                    self.block("trigger", "TRIGGER", db, name, "SQL Original Statement")
+                    self.block("trigger", "TRIGGER", db, name, "SQL Original Statement")?
                 {
                     text.push_str(&block);
                 }
@@ -300,7 +302,7 @@ impl<'a> ObjectWriter<'a> {
         for db in &catalog.databases {
             let mut text = String::new();
             for e in catalog.events.iter().filter(|e| &e.database == db) {
-                if let Some(block) = self.block("event", "EVENT", db, &e.name, "Create Event") {
+                if let Some(block) = self.block("event", "EVENT", db, &e.name, "Create Event")? {
                     text.push_str(&block);
                 }
             }
@@ -322,8 +324,7 @@ impl<'a> ObjectWriter<'a> {
         let accounts = match list_accounts(self.conn) {
             Ok(a) => a,
             Err(e) => {
-                self.failures
-                    .push(failure("users", None, "accounts", e.detail()));
+                self.failed("users", None, "accounts", e)?;
                 return Ok(());
             }
         };
@@ -348,8 +349,7 @@ impl<'a> ObjectWriter<'a> {
                     }
                     Ok(None) => continue,
                     Err(e) => {
-                        self.failures
-                            .push(failure("user", None, &account, server_message(&e)));
+                        self.failed("user", None, &account, Error::object(&account, e))?;
                         continue;
                     }
                 }
@@ -371,9 +371,7 @@ impl<'a> ObjectWriter<'a> {
                         }
                     }
                 }
-                Err(e) => self
-                    .failures
-                    .push(failure("user", None, &account, server_message(&e))),
+                Err(e) => self.failed("user", None, &account, Error::object(&account, e))?,
             }
         }
         let mut text = header("accounts, roles and grants", Session::default());
@@ -426,11 +424,14 @@ const SYSTEM_ACCOUNTS: [&str; 6] = [
 fn list_accounts(conn: &mut Conn) -> Result<Vec<(String, String, bool)>> {
     let rows: Vec<Row> = conn
         .query("SELECT User, Host, is_role FROM mysql.user ORDER BY is_role DESC, User, Host")
-        .or_else(|_| conn.query("SELECT User, Host, 'N' FROM mysql.user ORDER BY User, Host"))
-        .map_err(|e| Error::Object {
-            object: "accounts (mysql.user)".to_string(),
-            message: server_message(&e),
-        })?;
+        .or_else(|e| {
+            // Servers without roles have no is_role column; a broken connection is not retried.
+            if crate::conn::is_broken(&e) {
+                return Err(e);
+            }
+            conn.query("SELECT User, Host, 'N' FROM mysql.user ORDER BY User, Host")
+        })
+        .map_err(|e| Error::object("accounts (mysql.user)", e))?;
     Ok(rows
         .iter()
         .filter_map(|r| {

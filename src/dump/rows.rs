@@ -4,8 +4,8 @@
 use mysql::Conn;
 
 use crate::dump::fingerprint::Fingerprint;
-use crate::dump::table::{insert_head, object_error, TableRead, TableSettings};
-use crate::error::{server_message, Result};
+use crate::dump::table::{insert_head, object_error, statement_error, TableRead, TableSettings};
+use crate::error::Result;
 use crate::progress::Progress;
 use crate::schema::TableInfo;
 use crate::sink::SqlFile;
@@ -53,7 +53,7 @@ pub fn for_each_row(
     use mysql::prelude::Queryable;
     let mut result = conn
         .query_iter(sql)
-        .map_err(|e| object_error(table, server_message(&e)))?;
+        .map_err(|e| statement_error(table, e))?;
     let kinds: Vec<ValueKind> = result
         .columns()
         .as_ref()
@@ -64,7 +64,7 @@ pub fn for_each_row(
         .iter()
         .ok_or_else(|| object_error(table, "the SELECT returned no result set"))?;
     for row in set {
-        let mut row = row.map_err(|e| object_error(table, server_message(&e)))?;
+        let mut row = row.map_err(|e| statement_error(table, e))?;
         let size = tuple_size(&row, &kinds);
         if size >= HUGE_ROW && sink.start_pieces()? {
             write_in_pieces(&mut row, &kinds, sink)?;

@@ -6,7 +6,7 @@ use mysql::Conn;
 use crate::dump::fingerprint::Fingerprint;
 use crate::dump::rows::{fingerprint_rows, stream_rows, StreamStats, Target};
 use crate::dump::{DumpedFile, Job};
-use crate::error::{server_message, Error, Result};
+use crate::error::{Error, Result};
 use crate::manifest::{FileKind, TableEntry};
 use crate::progress::Progress;
 use crate::schema::{self, DataColumns, TableInfo, TableKind};
@@ -30,15 +30,26 @@ pub struct TableSettings {
     pub max_statement_bytes: usize,
 }
 
-pub(crate) fn object_error(table: &TableInfo, e: impl std::fmt::Display) -> Error {
+/// `table `d`.`t`` or `sequence `d`.`s``.
+fn object_name(table: &TableInfo) -> String {
     let what = match table.kind {
         TableKind::Sequence => "sequence",
         _ => "table",
     };
+    format!("{what} {}", table.qualified())
+}
+
+pub(crate) fn object_error(table: &TableInfo, e: impl std::fmt::Display) -> Error {
     Error::Object {
-        object: format!("{what} {}", table.qualified()),
+        object: object_name(table),
         message: e.to_string(),
     }
+}
+
+/// A statement about `table` failed: see [`Error::object`] (a broken connection stays
+/// recognisable).
+pub(crate) fn statement_error(table: &TableInfo, e: mysql::Error) -> Error {
+    Error::object(object_name(table), e)
 }
 
 /// Writes the schema file and the data file of `job`'s table.
@@ -141,7 +152,7 @@ fn sequence_file(conn: &mut Conn, dir: &DumpDir, table: &TableInfo) -> Result<Du
             "SELECT next_not_cached_value, cycle_count FROM {}",
             table.qualified()
         ))
-        .map_err(|e| object_error(table, server_message(&e)))?;
+        .map_err(|e| statement_error(table, e))?;
     let (next, round) = state.ok_or_else(|| object_error(table, "it has no state row"))?;
     // SETVAL with is_used = 0 makes `next` the next value handed out, in the same cycle, as on the source.
     let setval = format!(

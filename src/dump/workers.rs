@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mysql::Conn;
 
@@ -27,6 +28,8 @@ pub(super) struct WorkerContext<'a> {
     /// Tables estimated larger than this are cut into chunks (0: never).
     pub chunk_bytes: u64,
     pub progress: &'a dyn Progress,
+    /// The connections' net timeout, for messages.
+    pub net_timeout: Duration,
 }
 
 /// What the workers produced.
@@ -66,12 +69,29 @@ enum Work {
     Chunk(Arc<ChunkedTable>, Chunk),
 }
 
+impl Work {
+    /// What the work is doing, for a message: `reading table `shop`.`orders` (chunk 3)`.
+    fn during(&self) -> String {
+        match self {
+            Work::Whole(job) => reading(&job.table, None),
+            Work::Rows(_, read) => reading(&read.table, None),
+            Work::Chunk(t, chunk) => reading(&t.read.table, chunk.range.chunk),
+        }
+    }
+}
+
+/// `reading table `d`.`t``, with the chunk number when there is one.
+fn reading(table: &TableInfo, chunk: Option<u32>) -> String {
+    let chunk = chunk.map(|n| format!(" (chunk {n})")).unwrap_or_default();
+    format!("reading {} {}{chunk}", kind_name(table), table.qualified())
+}
+
 /// The tables still to start and the big tables being handed out in chunks.
 struct Scheduler {
     queue: Mutex<VecDeque<Job>>,
     open: Mutex<Vec<Arc<ChunkedTable>>>,
     /// A connection to the server was lost: the snapshot cannot be completed, everyone stops.
-    lost: Mutex<Option<String>>,
+    lost: Mutex<Option<Error>>,
 }
 
 /// Runs `jobs` on the worker connections until everything is done, while `alongside` runs on the
@@ -102,12 +122,12 @@ pub(super) fn run_workers(
     if let Some(e) = ctx.dir.write_failure() {
         return Err(e);
     }
-    if let Some(why) = scheduler
+    if let Some(lost) = scheduler
         .lost
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
     {
-        return Err(Error::Lost(why));
+        return Err(lost);
     }
     outcome
 }
@@ -119,61 +139,115 @@ fn worker_loop(
     shared: &Mutex<Results>,
 ) {
     while let Some(conn) = slot.as_mut() {
-        let Some(work) = scheduler.next(ctx, conn, shared) else {
-            return;
-        };
-        let ok = match work {
-            Work::Whole(job) => whole(ctx, conn, &job, shared),
-            Work::Rows(schema_file, read) => rows(ctx, conn, schema_file, &read, shared),
-            Work::Chunk(t, chunk) => {
-                let id = format!("{}.{}", t.read.table.database, t.read.table.name);
-                ctx.progress.table_started(&id, 0);
-                let result = table::data_file(
-                    conn,
-                    ctx.server,
-                    ctx.dir,
-                    &t.read,
-                    &chunk.range,
-                    ctx.settings,
-                    ctx.progress,
-                );
-                ctx.progress.table_finished(&id);
-                let ok = result.is_ok();
-                if let Some(c) = t.finish(&chunk, result) {
-                    if let Ok(mut r) = shared.lock() {
-                        complete(ctx, &mut r, &t, c);
-                    }
-                }
-                ok
+        let work = match scheduler.next(ctx, conn, shared) {
+            Ok(Some(work)) => work,
+            Ok(None) => return,
+            Err(lost) => {
+                scheduler.lose(lost);
+                *slot = None;
+                return;
             }
         };
-        if !ok {
-            if let Err(e) = conn.ping() {
-                if let Ok(mut lost) = scheduler.lost.lock() {
-                    lost.get_or_insert_with(|| crate::error::server_message(&e));
-                }
+        let during = work.during();
+        let result = match work {
+            Work::Whole(job) => whole(ctx, conn, &job, shared),
+            Work::Rows(schema_file, read) => rows(ctx, conn, schema_file, &read, shared),
+            Work::Chunk(t, chunk) => chunk_of(ctx, conn, &t, &chunk, shared),
+        };
+        if let Err(e) = result {
+            if let Some(lost) = lost_connection(ctx, conn, &e, &during) {
+                scheduler.lose(lost);
                 *slot = None;
             }
         }
     }
 }
 
+/// The error that ends the run when the failure `e` of `during` means the connection is gone:
+/// the error says so (a timeout, a network error: the connection must not be used again), or
+/// a ping gets no answer.
+fn lost_connection(
+    ctx: &WorkerContext<'_>,
+    conn: &mut Conn,
+    e: &Error,
+    during: &str,
+) -> Option<Error> {
+    if let Some(cause) = e.broken_connection() {
+        return Some(Error::lost(during, cause, ctx.net_timeout));
+    }
+    let ping = conn.ping().err()?;
+    Some(Error::lost(during, &ping, ctx.net_timeout))
+}
+
+/// Reads one chunk of a big table; the table's completion is recorded with its last chunk.
+fn chunk_of(
+    ctx: &WorkerContext<'_>,
+    conn: &mut Conn,
+    t: &ChunkedTable,
+    chunk: &Chunk,
+    shared: &Mutex<Results>,
+) -> Result<()> {
+    let id = format!("{}.{}", t.read.table.database, t.read.table.name);
+    ctx.progress.table_started(&id, 0);
+    let result = table::data_file(
+        conn,
+        ctx.server,
+        ctx.dir,
+        &t.read,
+        &chunk.range,
+        ctx.settings,
+        ctx.progress,
+    );
+    ctx.progress.table_finished(&id);
+    let (outcome, result) = match result {
+        Ok(v) => (Ok(()), Ok(v)),
+        // The chunk's table records the message; the error itself goes back to the worker.
+        Err(e) => {
+            let message = e.detail();
+            (
+                Err(e),
+                Err(Error::Object {
+                    object: id,
+                    message,
+                }),
+            )
+        }
+    };
+    if let Some(c) = t.finish(chunk, result) {
+        if let Ok(mut r) = shared.lock() {
+            complete(ctx, &mut r, t, c);
+        }
+    }
+    outcome
+}
+
 impl Scheduler {
-    /// The next piece of work: a chunk of an open big table, else the next table.
+    /// Records the first lost connection; everyone stops.
+    fn lose(&self, lost: Error) {
+        if let Ok(mut slot) = self.lost.lock() {
+            slot.get_or_insert(lost);
+        }
+    }
+
+    /// The next piece of work: a chunk of an open big table, else the next table. `Err`: the
+    /// connection broke while cutting a table into chunks, and the run must end.
     fn next(
         &self,
         ctx: &WorkerContext<'_>,
         conn: &mut Conn,
         shared: &Mutex<Results>,
-    ) -> Option<Work> {
+    ) -> Result<Option<Work>> {
         loop {
-            if self.lost.lock().ok()?.is_some() || ctx.dir.write_failure().is_some() {
-                return None;
+            if self.lost.lock().map_or(true, |l| l.is_some()) || ctx.dir.write_failure().is_some() {
+                return Ok(None);
             }
-            let open: Vec<Arc<ChunkedTable>> = self.open.lock().ok()?.clone();
+            let open: Vec<Arc<ChunkedTable>> = match self.open.lock() {
+                Ok(open) => open.clone(),
+                Err(_) => return Ok(None),
+            };
             for t in open {
                 match t.next(conn) {
-                    Ok(Next::Chunk(chunk)) => return Some(Work::Chunk(t, chunk)),
+                    Ok(Next::Chunk(chunk)) => return Ok(Some(Work::Chunk(t, chunk))),
                     Ok(Next::HandedOut(completion)) => {
                         self.close(&t);
                         if let (Some(c), Ok(mut r)) = (completion, shared.lock()) {
@@ -185,33 +259,50 @@ impl Scheduler {
                         if let (Some(c), Ok(mut r)) = (t.fail(&e), shared.lock()) {
                             complete(ctx, &mut r, &t, c);
                         }
+                        broken(ctx, &e, &t.read.table)?;
                     }
                 }
             }
-            let job = self.queue.lock().ok()?.pop_front()?;
-            let target_rows = chunk_rows(
-                job.table.estimated_rows,
-                job.table.estimated_bytes,
-                ctx.chunk_bytes,
-            );
-            let Some(target_rows) = target_rows.filter(|_| job.table.kind == TableKind::Base)
-            else {
-                return Some(Work::Whole(job));
+            let Some(job) = self.queue.lock().ok().and_then(|mut q| q.pop_front()) else {
+                return Ok(None);
             };
-            match open_chunked(ctx, conn, &job, target_rows) {
-                Ok(Opened::Chunked(t)) => {
-                    if let Ok(mut open) = self.open.lock() {
-                        open.push(Arc::new(t));
-                    }
+            if let Some(work) = self.start(ctx, conn, job, shared)? {
+                return Ok(Some(work));
+            }
+        }
+    }
+
+    /// Starts `job`: a table to read whole, or a big table opened for chunks (`None`: its
+    /// chunks are handed out from now on) or that failed to open.
+    fn start(
+        &self,
+        ctx: &WorkerContext<'_>,
+        conn: &mut Conn,
+        job: Job,
+        shared: &Mutex<Results>,
+    ) -> Result<Option<Work>> {
+        let target_rows = chunk_rows(
+            job.table.estimated_rows,
+            job.table.estimated_bytes,
+            ctx.chunk_bytes,
+        );
+        let Some(target_rows) = target_rows.filter(|_| job.table.kind == TableKind::Base) else {
+            return Ok(Some(Work::Whole(job)));
+        };
+        match open_chunked(ctx, conn, &job, target_rows) {
+            Ok(Opened::Chunked(t)) => {
+                if let Ok(mut open) = self.open.lock() {
+                    open.push(Arc::new(t));
                 }
-                Ok(Opened::Single(schema_file, read)) => {
-                    return Some(Work::Rows(schema_file, read))
+                Ok(None)
+            }
+            Ok(Opened::Single(schema_file, read)) => Ok(Some(Work::Rows(schema_file, read))),
+            Err(e) => {
+                if let Ok(mut r) = shared.lock() {
+                    r.failed(&job.table, e.detail());
                 }
-                Err(e) => {
-                    if let Ok(mut r) = shared.lock() {
-                        r.failed(&job.table, e.detail());
-                    }
-                }
+                broken(ctx, &e, &job.table)?;
+                Ok(None)
             }
         }
     }
@@ -220,6 +311,15 @@ impl Scheduler {
         if let Ok(mut open) = self.open.lock() {
             open.retain(|o| !Arc::ptr_eq(o, t));
         }
+    }
+}
+
+/// `Err` (the run-ending [`Error::Lost`]) when `e`, met while reading `table`, broke the
+/// connection.
+fn broken(ctx: &WorkerContext<'_>, e: &Error, table: &TableInfo) -> Result<()> {
+    match e.broken_connection() {
+        Some(cause) => Err(Error::lost(reading(table, None), cause, ctx.net_timeout)),
+        None => Ok(()),
     }
 }
 
@@ -258,7 +358,12 @@ fn open_chunked(
     })
 }
 
-fn whole(ctx: &WorkerContext<'_>, conn: &mut Conn, job: &Job, shared: &Mutex<Results>) -> bool {
+fn whole(
+    ctx: &WorkerContext<'_>,
+    conn: &mut Conn,
+    job: &Job,
+    shared: &Mutex<Results>,
+) -> Result<()> {
     let id = job.id();
     ctx.progress.table_started(&id, job.table.estimated_rows);
     let outcome = in_transaction(ctx, conn, &job.table, |conn| {
@@ -266,17 +371,25 @@ fn whole(ctx: &WorkerContext<'_>, conn: &mut Conn, job: &Job, shared: &Mutex<Res
     });
     ctx.progress.table_finished(&id);
     let Ok(mut r) = shared.lock() else {
-        return false;
+        return Err(poisoned(&job.table));
     };
     match outcome {
         Ok(out) => {
             record(&mut r, &job.table, out);
-            true
+            Ok(())
         }
         Err(e) => {
             r.failed(&job.table, e.detail());
-            false
+            Err(e)
         }
+    }
+}
+
+/// The error of a worker that finds the shared results poisoned (another worker panicked).
+fn poisoned(table: &TableInfo) -> Error {
+    Error::Object {
+        object: table.qualified(),
+        message: "a worker died; the results cannot be recorded".to_string(),
     }
 }
 
@@ -286,7 +399,7 @@ fn rows(
     schema_file: DumpedFile,
     read: &TableRead,
     shared: &Mutex<Results>,
-) -> bool {
+) -> Result<()> {
     let id = format!("{}.{}", read.table.database, read.table.name);
     ctx.progress.table_started(&id, read.table.estimated_rows);
     let result = table::data_file(
@@ -300,7 +413,7 @@ fn rows(
     );
     ctx.progress.table_finished(&id);
     let Ok(mut r) = shared.lock() else {
-        return false;
+        return Err(poisoned(&read.table));
     };
     match result {
         Ok((file, stats)) => {
@@ -308,12 +421,12 @@ fn rows(
             r.files.extend(file);
             r.tables
                 .push((read.table.database.clone(), stats.entry(read)));
-            true
+            Ok(())
         }
         Err(e) => {
             ctx.dir.remove_file(&schema_file.record.path);
             r.failed(&read.table, e.detail());
-            false
+            Err(e)
         }
     }
 }
@@ -349,11 +462,11 @@ fn in_transaction<T>(
     f: impl FnOnce(&mut Conn) -> Result<T>,
 ) -> Result<T> {
     if ctx.per_table {
-        snapshot::begin_table_transaction(conn, &table.qualified())
-            .map_err(|e| table::object_error(table, e.detail()))?;
+        snapshot::begin_table_transaction(conn, &table.qualified())?;
     }
     let out = f(conn);
-    if ctx.per_table {
+    let broken = out.as_ref().is_err_and(|e| e.broken_connection().is_some());
+    if ctx.per_table && !broken {
         let ended = snapshot::end_snapshot(conn);
         if out.is_ok() {
             ended?;

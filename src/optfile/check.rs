@@ -49,6 +49,14 @@ pub enum OptionWarning {
         /// The file.
         path: PathBuf,
     },
+    /// A standard or included file that is a FIFO, device, socket or directory; it was
+    /// skipped without being read.
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is: `a FIFO`, `a character device`, …
+        kind: &'static str,
+    },
     /// A standard or included file that exists but could not be read; it was skipped.
     Unreadable {
         /// The file.
@@ -133,6 +141,11 @@ impl fmt::Display for OptionWarning {
             OptionWarning::WorldWritable { path } => {
                 write!(f, "world-writable option file {} is ignored", path.display())
             }
+            OptionWarning::NotRegular { path, kind } => write!(
+                f,
+                "option file {} skipped: it is {kind}, not a regular file",
+                path.display()
+            ),
             OptionWarning::Unreadable { path, reason } => {
                 write!(f, "option file {} skipped: {reason}", path.display())
             }

@@ -9,7 +9,11 @@
 //! [`DefaultsSpec::defaults_extra_file`] (must exist), then `~/.my.cnf` are read; missing
 //! standard files are skipped silently. Like MariaDB (`mysys/my_default.c`), a world-writable
 //! file is ignored with a warning, and a standard or included file that exists but cannot
-//! be read is skipped (with a warning; MariaDB is silent). Not supported: `MYSQL_HOME`/
+//! be read is skipped (with a warning; MariaDB is silent). Only regular files are read (a
+//! symbolic link to one is fine): a FIFO, device, socket or directory is never read from (a
+//! FIFO would hang the reader, `/dev/zero` fill memory); as a standard or included file it is
+//! skipped with a warning, as `--defaults-file`/`--defaults-extra-file` it is an error. An
+//! option file larger than [`MAX_OPTION_FILE_BYTES`] is an error. Not supported: `MYSQL_HOME`/
 //! `MARIADB_HOME` and `--defaults-group-suffix`.
 //!
 //! # Syntax (as `my_default.c` parses it)
@@ -58,6 +62,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::regular_file::{self, Links, ReadError};
+
 pub use check::{Hint, OptionWarning};
 pub use line::SyntaxError;
 pub use values::{normalize_key, parse_bool, OptionEntry, OptionValues, Origin};
@@ -67,6 +73,9 @@ pub const SYSTEM_OPTION_FILES: [&str; 2] = ["/etc/my.cnf", "/etc/mysql/my.cnf"];
 
 /// How deep `!include`/`!includedir` may nest (MariaDB's `max_recursion_level`).
 pub const MAX_INCLUDE_DEPTH: usize = 10;
+
+/// The largest option file read (1 MiB); a larger one is an error.
+pub const MAX_OPTION_FILE_BYTES: u64 = 1 << 20;
 
 /// Which option files to read: the `--no-defaults`, `--defaults-file`,
 /// `--defaults-extra-file` command-line options, and the home directory (`$HOME`).
@@ -104,6 +113,22 @@ pub enum OptionFileError {
     RequiredIsDirectory {
         /// The path.
         path: PathBuf,
+    },
+    /// A `--defaults-file` or `--defaults-extra-file` that is a FIFO, device or socket.
+    #[error("required option file {} is {kind}, not a regular file", path.display())]
+    RequiredNotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is: `a FIFO`, `a character device`, …
+        kind: &'static str,
+    },
+    /// An option file larger than [`MAX_OPTION_FILE_BYTES`].
+    #[error("option file {} is larger than {}; not an option file", path.display(), crate::units::human_bytes(*limit))]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
     },
     /// A line that cannot be parsed.
     #[error("{}:{line}: {kind}", path.display())]
@@ -323,44 +348,66 @@ impl Reader<'_> {
 
     /// Loads a file's bytes and permission bits. `Ok(None)` means skip it: an optional file
     /// that is missing, unreadable or not a regular file, or any world-writable file (as
-    /// MariaDB does); all but a missing or directory one with a warning.
+    /// MariaDB does); all but a missing one with a warning. See [`regular_file`] for how a
+    /// FIFO or device is kept from being read.
     fn load(&mut self, path: &Path, need: Need) -> Result<Option<(Vec<u8>, u32)>, OptionFileError> {
         let required = need == Need::Required;
-        let required_error = |source| OptionFileError::RequiredFile {
-            path: path.to_path_buf(),
-            source,
+        let (bytes, meta) = match regular_file::read(path, Links::Follow, MAX_OPTION_FILE_BYTES) {
+            Ok(read) => read,
+            Err(e) => return self.not_loaded(path, required, e).map(|()| None),
         };
-        let meta = match fs::metadata(path) {
-            Ok(meta) => meta,
-            Err(source) if required => return Err(required_error(source)),
-            Err(e) => {
-                if e.kind() != io::ErrorKind::NotFound {
-                    self.skipped(path, &e);
-                }
-                return Ok(None);
-            }
-        };
-        if meta.is_dir() {
-            if required {
-                return Err(OptionFileError::RequiredIsDirectory {
-                    path: path.to_path_buf(),
-                });
-            }
-            return Ok(None);
-        }
         if is_world_writable(&meta) {
             self.values.push_warning(OptionWarning::WorldWritable {
                 path: path.to_path_buf(),
             });
             return Ok(None);
         }
-        match fs::read(path) {
-            Ok(bytes) => Ok(Some((bytes, permission_bits(&meta)))),
-            Err(source) if required => Err(required_error(source)),
-            Err(e) => {
-                self.skipped(path, &e);
-                Ok(None)
+        Ok(Some((bytes, permission_bits(&meta))))
+    }
+
+    /// A file that was not read: an error when `required` or too large, else skipped (with a
+    /// warning unless it is missing).
+    fn not_loaded(
+        &mut self,
+        path: &Path,
+        required: bool,
+        e: ReadError,
+    ) -> Result<(), OptionFileError> {
+        let path_buf = path.to_path_buf();
+        match e {
+            ReadError::TooLarge { limit } => Err(OptionFileError::TooLarge {
+                path: path_buf,
+                limit,
+            }),
+            ReadError::Io(source) if required => Err(OptionFileError::RequiredFile {
+                path: path_buf,
+                source,
+            }),
+            ReadError::NotRegular("a directory") if required => {
+                Err(OptionFileError::RequiredIsDirectory { path: path_buf })
             }
+            ReadError::NotRegular(kind) if required => Err(OptionFileError::RequiredNotRegular {
+                path: path_buf,
+                kind,
+            }),
+            ReadError::Io(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            ReadError::Io(e) => {
+                self.skipped(path, &e);
+                Ok(())
+            }
+            ReadError::NotRegular(kind) => {
+                self.values.push_warning(OptionWarning::NotRegular {
+                    path: path_buf,
+                    kind,
+                });
+                Ok(())
+            }
+            // Links are followed here; a link is what it leads to.
+            ReadError::Symlink if required => Err(OptionFileError::RequiredNotRegular {
+                path: path_buf,
+                kind: "a symbolic link",
+            }),
+            ReadError::Symlink => Ok(()),
         }
     }
 

@@ -601,3 +601,123 @@ fn passwords_in_files_others_can_read() {
         }]
     );
 }
+
+/// A FIFO, a link to `/dev/zero` and a file over the limit, in `dir`; and a link to a
+/// regular file (`[client] user=linked`), which is read.
+fn special_files(dir: &Path) -> [PathBuf; 4] {
+    let fifo = dir.join("fifo.cnf");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let zero = dir.join("zero.cnf");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let big = write(
+        dir,
+        "big.cnf",
+        &format!("[client]\n{}", "#\n".repeat(1 << 19)),
+    );
+    let real = write(dir, "real.txt", "[client]\nuser=linked\n");
+    let link = dir.join("link.cnf");
+    std::os::unix::fs::symlink(real, &link).unwrap();
+    [fifo, zero, big, link]
+}
+
+#[test]
+fn required_files_must_be_regular_files_of_at_most_1_mib() {
+    let dir = TempDir::new().unwrap();
+    let [fifo, zero, big, link] = special_files(dir.path());
+    let start = std::time::Instant::now();
+    for (path, kind) in [(&fifo, "a FIFO"), (&zero, "a character device")] {
+        for spec in [
+            only_file(path),
+            DefaultsSpec {
+                defaults_extra_file: Some(path.clone()),
+                ..DefaultsSpec::default()
+            },
+        ] {
+            let err = read_options_from(&spec, &GROUPS, &[]).unwrap_err();
+            assert!(
+                matches!(err, OptionFileError::RequiredNotRegular { kind: k, .. } if k == kind),
+                "{err:?}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "required option file {} is {kind}, not a regular file",
+                    path.display()
+                )
+            );
+        }
+    }
+    let err = read_options_from(&only_file(&big), &GROUPS, &[]).unwrap_err();
+    assert!(matches!(err, OptionFileError::TooLarge { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "option file {} is larger than 1.0 MiB; not an option file",
+            big.display()
+        )
+    );
+    let v = read_options_from(&only_file(&link), &GROUPS, &[]).unwrap();
+    assert_eq!(pairs(&v), kv(&[("user", Some("linked"))]));
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn other_files_that_are_not_regular_are_skipped_with_a_warning() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let [fifo, zero, big, link] = special_files(d);
+    fs::create_dir(d.join("dir.cnf")).unwrap();
+    let start = std::time::Instant::now();
+    let main = write(
+        d,
+        "main.cnf",
+        &format!(
+            "[client]\n!include {}\n!include {}\n!include {}\nport=1\n",
+            fifo.display(),
+            zero.display(),
+            link.display()
+        ),
+    );
+    let v = read_options_from(&only_file(&main), &GROUPS, &[]).unwrap();
+    assert_eq!(
+        pairs(&v),
+        kv(&[("user", Some("linked")), ("port", Some("1"))])
+    );
+    assert_eq!(
+        messages(&v),
+        [
+            format!(
+                "option file {} skipped: it is a FIFO, not a regular file",
+                fifo.display()
+            ),
+            format!(
+                "option file {} skipped: it is a character device, not a regular file",
+                zero.display()
+            ),
+        ]
+    );
+    // As standard files too, and in an !includedir (which holds the big file too: an error).
+    let v = read_options_from(
+        &DefaultsSpec::default(),
+        &GROUPS,
+        &[&fifo, &d.join("dir.cnf")],
+    )
+    .unwrap();
+    assert_eq!(v.warnings().len(), 2, "{:?}", messages(&v));
+    assert!(
+        messages(&v)[1].contains("it is a directory"),
+        "{:?}",
+        messages(&v)
+    );
+    let inc = write(
+        d,
+        "inc.cnf",
+        &format!("[client]\n!includedir {}\n", d.display()),
+    );
+    let err = read_options_from(&only_file(&inc), &GROUPS, &[]).unwrap_err();
+    assert!(
+        err.to_string().contains(&big.display().to_string()),
+        "{err}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}

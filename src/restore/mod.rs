@@ -452,10 +452,8 @@ impl Run<'_> {
             .into_iter()
             .map(|((db, _), alter)| (db, alter))
             .collect();
-        if let Some(conn) = conns.first_mut() {
-            for (db, alter) in left {
-                self.add_indexes(conn, &db, &alter);
-            }
+        for (db, alter) in left {
+            self.add_indexes(&db, &alter);
         }
         Ok(())
     }
@@ -483,28 +481,39 @@ impl Run<'_> {
             if last {
                 let alter = deferred.lock().ok().and_then(|mut d| d.remove(&key));
                 if let Some(alter) = alter {
-                    self.add_indexes(conn, db, &alter);
+                    self.add_indexes(db, &alter);
                 }
             }
         }
     }
 
-    fn add_indexes(&self, conn: &mut Conn, source_db: &str, alter: &str) {
+    /// Adds a table's deferred secondary indexes. Building them can take hours on a big table,
+    /// and the server says nothing meanwhile: the ALTER runs on a connection of its own,
+    /// without the net timeout.
+    fn add_indexes(&self, source_db: &str, alter: &str) {
         let target = self
             .plan
             .targets
             .get(source_db)
             .map_or(source_db, String::as_str);
-        let result = conn
-            .query_drop(format!("USE {}", quote_ident(target)))
-            .and_then(|_| conn.query_drop(alter));
+        let mut unbounded = self.settings.clone();
+        unbounded.conn.net_timeout = Duration::ZERO;
+        let result = connect(&unbounded).and_then(|mut conn| {
+            conn.query_drop(format!("USE {}", quote_ident(target)))
+                .and_then(|_| conn.query_drop(alter))
+                .map_err(|e| Error::query(alter, e))
+        });
         if let Err(e) = result {
+            let error = match &e {
+                Error::Query { .. } => e.to_string(),
+                other => format!("{alter}: {other}"),
+            };
             self.record(|o| {
                 o.failures.push(LoadFailure {
                     path: format!("{}/(deferred indexes)", source_db),
                     line: 0,
                     offset: 0,
-                    error: format!("{alter}: {}", crate::error::server_message(&e)),
+                    error,
                 })
             });
         }

@@ -87,7 +87,13 @@ fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<StoredDump>) -> Res
 /// What directory `path` (named `file_name`) is, if it is a dump of some kind.
 fn classify(path: &Path, file_name: &str) -> Option<Found> {
     if file_name.ends_with(PARTIAL_SUFFIX) {
-        let marker = std::fs::read(path.join(RUN_MARKER)).ok()?;
+        // A regular file of ours, small: anything else (a FIFO, say) is not our marker.
+        let (marker, _) = crate::regular_file::read(
+            &path.join(RUN_MARKER),
+            crate::regular_file::Links::Refuse,
+            1 << 16,
+        )
+        .ok()?;
         return Some(Found::Unfinished(serde_json::from_slice(&marker).ok()));
     }
     let has_manifest = path.join(MANIFEST_FILE).is_file();

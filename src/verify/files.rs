@@ -4,7 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
+use sha2::{Digest, Sha256};
+
+use crate::manifest::{
+    read_dump_file, Manifest, MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_SUMS_BYTES, SUMS_FILE,
+};
+use crate::sink::hex;
 
 /// Something wrong with one file of a dump.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -27,10 +32,13 @@ fn problem(path: &str, message: impl Into<String>) -> Problem {
     }
 }
 
-/// `SHA256SUMS` parsed: path → hash.
+/// `SHA256SUMS` parsed: path → hash. It must be a regular file (not a symbolic link, FIFO or
+/// device) of at most [`MAX_SUMS_BYTES`].
 fn read_sums(dir: &Path) -> Result<BTreeMap<String, String>, Problem> {
-    let text = std::fs::read_to_string(dir.join(SUMS_FILE))
+    let bytes = read_dump_file(&dir.join(SUMS_FILE), MAX_SUMS_BYTES)
         .map_err(|e| problem(SUMS_FILE, format!("cannot be read: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| problem(SUMS_FILE, "cannot be read: it is not UTF-8 text"))?;
     let mut sums = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let Some((hash, path)) = line.split_once("  ") else {
@@ -51,7 +59,9 @@ pub fn check_listing(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
     match read_sums(dir) {
         Err(p) => problems.push(p),
         Ok(sums) => {
-            match (hash_manifest(dir), sums.get(MANIFEST_FILE)) {
+            let manifest_sha = read_dump_file(&dir.join(MANIFEST_FILE), MAX_MANIFEST_BYTES)
+                .map(|bytes| hex(&Sha256::digest(&bytes)));
+            match (manifest_sha, sums.get(MANIFEST_FILE)) {
                 (Ok(actual), Some(listed)) if &actual != listed => problems.push(problem(
                     MANIFEST_FILE,
                     "its SHA-256 differs from the one in SHA256SUMS: the manifest was changed",
@@ -75,10 +85,30 @@ pub fn check_listing(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
     problems
 }
 
-/// SHA-256 of `manifest.json` (a regular file inside the dump directory).
-fn hash_manifest(dir: &Path) -> Result<String, String> {
-    let mut file = crate::store::read::open_file(dir, MANIFEST_FILE)?;
-    let mut hashing = crate::sink::HashingWriter::new(std::io::sink());
-    std::io::copy(&mut file, &mut hashing).map_err(|e| e.to_string())?;
-    Ok(hashing.into_parts().1)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_regular_sums_file_of_bounded_size_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SUMS_FILE);
+        let start = std::time::Instant::now();
+        let refused = |why: &str| {
+            let p = read_sums(dir.path()).unwrap_err();
+            assert_eq!(p.to_string(), format!("SHA256SUMS: cannot be read: {why}"));
+            std::fs::remove_file(&path).unwrap();
+        };
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        refused("is a symbolic link, not a regular file");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        refused("is a FIFO, not a regular file");
+        let big = std::fs::File::create(&path).unwrap();
+        big.set_len(MAX_SUMS_BYTES + 1).unwrap();
+        refused("is larger than 64.0 MiB");
+        std::fs::write(&path, "abc  db/t.sql.zst\n").unwrap();
+        let sums = read_sums(dir.path()).unwrap();
+        assert_eq!(sums.get("db/t.sql.zst").map(String::as_str), Some("abc"));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
 }

@@ -110,6 +110,8 @@ fn compare_fingerprints(
                 continue;
             };
             match table_fingerprint(&mut conn, &server, info) {
+                // The connection cannot be used again: the next table's rows could be this one's.
+                Err(e) if e.broken_connection().is_some() => return Err(e),
                 Err(e) => report.problems.push(problem(&object, format!("cannot be read back: {e}"))),
                 Ok(f) if f.rows() != entry.rows || f.to_text() != entry.fingerprint => {
                     report.problems.push(problem(

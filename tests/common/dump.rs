@@ -32,6 +32,43 @@ pub fn run_dump(mut cmd: Command) -> DumpOutput {
     }
 }
 
+/// Runs `cmd` (stdin from `/dev/null`) like [`run_dump`], but kills it and panics when it is
+/// still running after `limit`, so a run that hangs fails its test instead of hanging the
+/// suite. Also returns how long it took.
+pub fn run_within(
+    mut cmd: Command,
+    limit: std::time::Duration,
+) -> (DumpOutput, std::time::Duration) {
+    let out = tempfile::tempdir().unwrap();
+    let (stdout, stderr) = (out.path().join("stdout"), out.path().join("stderr"));
+    cmd.stdout(Stdio::from(fs::File::create(&stdout).unwrap()))
+        .stderr(Stdio::from(fs::File::create(&stderr).unwrap()))
+        .stdin(Stdio::null());
+    let start = std::time::Instant::now();
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "still running after {limit:?}; stderr so far:\n{}",
+                fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let read = |p: &Path| String::from_utf8_lossy(&fs::read(p).unwrap()).into_owned();
+    let output = DumpOutput {
+        code: status.code(),
+        stdout: read(&stdout),
+        stderr: read(&stderr),
+    };
+    (output, start.elapsed())
+}
+
 impl DumpOutput {
     /// Panics (showing stdout and stderr) unless the exit code is `code`.
     pub fn assert_code(&self, code: i32) -> &Self {

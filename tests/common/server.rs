@@ -130,10 +130,29 @@ impl Server {
         &self.dir
     }
 
-    /// Clean shutdown (SIGTERM, wait); SIGKILL if it takes longer than a minute.
+    /// SIGSTOP: the server stops answering but keeps its sockets, so the kernel still accepts
+    /// connections; [`Server::resume`] (or [`Server::stop`]) lets it go on.
+    pub fn pause(&self) {
+        let guard = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(child) = guard.as_ref() {
+            signal(child, libc::SIGSTOP);
+        }
+    }
+
+    /// SIGCONT after [`Server::pause`].
+    pub fn resume(&self) {
+        let guard = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(child) = guard.as_ref() {
+            signal(child, libc::SIGCONT);
+        }
+    }
+
+    /// Clean shutdown (SIGTERM, wait); SIGKILL if it takes longer than a minute. A paused
+    /// server is resumed first.
     pub fn stop(&self) {
         let mut guard = self.child.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(mut child) = guard.take() {
+            signal(&child, libc::SIGCONT);
             signal(&child, libc::SIGTERM);
             let deadline = Instant::now() + STOP_TIMEOUT;
             loop {

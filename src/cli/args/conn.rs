@@ -7,6 +7,7 @@ use clap::Args;
 
 use mybak::config::ConnConfig;
 use mybak::conn::SslMode;
+use mybak::units::Span;
 
 use super::flag;
 
@@ -56,6 +57,16 @@ pub struct ConnArgs {
     /// Client private key file (PEM).
     #[arg(long = "ssl-key", help_heading = "Connection")]
     pub ssl_key: Option<PathBuf>,
+    /// Give up connecting (connect, TLS, login) after this long (default 10s; 0: never).
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SPAN",
+        help_heading = "Connection"
+    )]
+    pub connect_timeout: Option<Span>,
+    /// Give up when the server sends or takes nothing for this long (default 10min; 0: never).
+    #[arg(long = "net-timeout", value_name = "SPAN", help_heading = "Connection")]
+    pub net_timeout: Option<Span>,
 }
 
 fn ssl_mode() -> impl TypedValueParser<Value = SslMode> {
@@ -86,6 +97,8 @@ impl ConnArgs {
             ssl_ca: self.ssl_ca.clone(),
             ssl_cert: self.ssl_cert.clone(),
             ssl_key: self.ssl_key.clone(),
+            connect_timeout: self.connect_timeout,
+            net_timeout: self.net_timeout,
         }
     }
 

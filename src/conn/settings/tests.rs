@@ -415,3 +415,26 @@ fn endpoints() {
         );
     }
 }
+
+#[test]
+fn timeouts_come_from_the_command_line_else_the_defaults() {
+    let s = resolve_simple(&ConnOverrides::default(), &["connect-timeout=3"]).unwrap();
+    assert_eq!(s.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+    assert_eq!(s.net_timeout, DEFAULT_NET_TIMEOUT);
+    assert_eq!(
+        ConnSettings::default().connect_timeout,
+        Duration::from_secs(10)
+    );
+    assert_eq!(
+        ConnSettings::default().net_timeout,
+        Duration::from_secs(600)
+    );
+    let o = ConnOverrides {
+        connect_timeout: Some(Duration::from_secs(2)),
+        net_timeout: Some(Duration::ZERO),
+        ..ConnOverrides::default()
+    };
+    let s = resolve_simple(&o, &[]).unwrap();
+    assert_eq!(s.connect_timeout, Duration::from_secs(2));
+    assert_eq!(s.net_timeout, Duration::ZERO);
+}
