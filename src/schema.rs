@@ -83,6 +83,8 @@ pub struct Catalog {
     pub routines: Vec<RoutineInfo>,
     pub triggers: Vec<TriggerInfo>,
     pub events: Vec<EventInfo>,
+    /// What the selection names that does not exist (excludes): for the caller to show.
+    pub warnings: Vec<String>,
 }
 
 /// Column `i` of a row as text (`""` for NULL).
@@ -160,9 +162,7 @@ pub fn list(conn: &mut Conn, filter: &Filter) -> Result<Catalog> {
             estimated_bytes: number(r, 5),
         });
     }
-    for warning in filter.check(&all, &names, "on this server")? {
-        log::warn!("{warning}");
-    }
+    catalog.warnings = filter.check(&all, &names, "on this server")?;
     list_programs(conn, filter, &dbs, &mut catalog)?;
     Ok(catalog)
 }

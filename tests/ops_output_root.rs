@@ -63,13 +63,13 @@ fn a_second_run_on_a_locked_root_exits_3_and_touches_nothing() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let first = first.spawn().unwrap();
-    // Wait until the first run holds the root's lock and has started its dump directory.
+    // Wait until the first run holds the root's lock (it says so in the lock file); it then
+    // waits for the server's locks behind the long UPDATE.
+    let holder = format!("pid {} ", first.id());
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline
-        && !fs::read_dir(root.path())
-            .unwrap()
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        && !fs::read_to_string(root.path().join(".mybak.lock"))
+            .is_ok_and(|t| t.starts_with(&holder))
     {
         std::thread::sleep(Duration::from_millis(20));
     }

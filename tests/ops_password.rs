@@ -49,12 +49,12 @@ fn ps_of_a_running_dump_does_not_show_the_password() {
         .stderr(std::process::Stdio::piped());
         let child = cmd.spawn().unwrap();
         let pid = child.id();
+        // Running: it holds the root's lock, and waits for the server's behind the UPDATE.
+        let holder = format!("pid {pid} ");
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline
-            && !fs::read_dir(root.path())
-                .unwrap()
-                .flatten()
-                .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            && !fs::read_to_string(root.path().join(".mybak.lock"))
+                .is_ok_and(|t| t.starts_with(&holder))
         {
             std::thread::sleep(Duration::from_millis(10));
         }

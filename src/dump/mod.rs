@@ -191,14 +191,21 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
     let mut main = conn::connect(&settings.conn)?;
     let server = Server::detect(&mut main)?;
     snapshot::prepare_session(&mut main, &server)?;
-    // DDL is held off before the tables are listed, so every definition read from here on is
-    // the one at the snapshot.
-    let guard = take_ddl_guard(settings, &server)?;
     let catalog = schema::list(&mut main, &settings.filter)?;
+    for warning in &catalog.warnings {
+        log::warn!("{warning}");
+    }
     let source_bytes = space::check(&settings.output_dir, &catalog, settings.min_free)?;
     // Nothing is written before this point: the root and its lock file come last.
     store::create_root(&settings.output_dir)?;
     let lock = RootLock::acquire(&settings.output_dir, "mybak dump")?;
+    // DDL is held off from here to the end; the tables are listed again under it, so every
+    // definition read from now on is the one at the snapshot.
+    let guard = take_ddl_guard(settings, &server)?;
+    let catalog = match guard {
+        Some(_) => schema::list(&mut main, &settings.filter)?,
+        None => catalog,
+    };
     log::info!(
         "server {} on {}: {} databases, {} tables and views selected",
         server.info.version,
