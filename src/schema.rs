@@ -288,7 +288,7 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
     if rows.is_empty() {
         return Err(Error::Object {
             object: format!("table {}", table.qualified()),
-            message: "it has no columns any more (dropped during the dump?)".to_string(),
+            message: "no column of it is visible to this account (a missing SELECT privilege, or the table was dropped)".to_string(),
         });
     }
     let history = table.kind == TableKind::SystemVersioned;

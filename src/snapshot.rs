@@ -332,7 +332,10 @@ pub fn binlog_coordinates(conn: &mut Conn, server: &Server) -> Result<Option<Bin
             .query_first("SHOW BINARY LOG STATUS")
             .context(|| "reading binlog coordinates".to_string())?,
         Err(e) if matches!(server_code(&e), Some(ER_SPECIFIC_ACCESS_DENIED)) => {
-            log::warn!("binlog coordinates not recorded: {e}");
+            log::warn!(
+                "binlog coordinates not recorded: {}",
+                crate::error::server_message(&e)
+            );
             return Ok(None);
         }
         Err(e) => return Err(Error::query("reading binlog coordinates", e)),

@@ -434,6 +434,7 @@ fn write_objects(
         .filter(|t| t.kind == TableKind::View)
         .collect();
     w.views(&views)?;
+    w.invisible(catalog)?;
     w.triggers(catalog)?;
     w.events(catalog)?;
     if settings.users {

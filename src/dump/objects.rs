@@ -269,6 +269,48 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// Triggers: one file per table, in firing order.
+    /// Triggers and events the account cannot see are not listed by the server at all: without
+    /// the TRIGGER or EVENT privilege on a database its dump would silently lack them. Such a
+    /// database's triggers (events) are recorded as failed instead.
+    pub fn invisible(&mut self, catalog: &Catalog) -> Result<()> {
+        for db in &catalog.databases {
+            match self.conn.query_drop(format!("SHOW EVENTS FROM {}", quote_ident(db))) {
+                Ok(()) => {}
+                Err(e) if crate::conn::is_broken(&e) => return Err(Error::query("SHOW EVENTS", e)),
+                Err(e) => self.failures.push(failure(
+                    "events",
+                    Some(db),
+                    "events",
+                    format!(
+                        "not visible to this account (the EVENT privilege on the database is missing): {}",
+                        crate::error::server_message(&e)
+                    ),
+                )),
+            }
+            let q = quote_string(db);
+            let visible: Option<u64> = self
+                .conn
+                .query_first(format!(
+                    "SELECT COUNT(*) FROM (\
+                       SELECT GRANTEE FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN ('TRIGGER', 'ALL PRIVILEGES') \
+                       UNION ALL SELECT GRANTEE FROM information_schema.SCHEMA_PRIVILEGES \
+                         WHERE PRIVILEGE_TYPE IN ('TRIGGER', 'ALL PRIVILEGES') AND {q} LIKE TABLE_SCHEMA) p \
+                     WHERE p.GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') \
+                        OR p.GRANTEE IN (SELECT CONCAT('''', ROLE_NAME, '''') FROM information_schema.ENABLED_ROLES)"
+                ))
+                .context(|| "reading the account's privileges".to_string())?;
+            if visible == Some(0) {
+                self.failures.push(failure(
+                    "triggers",
+                    Some(db),
+                    "triggers",
+                    "not visible to this account (the TRIGGER privilege on the database is missing)".to_string(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn triggers(&mut self, catalog: &Catalog) -> Result<()> {
         let mut by_table: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
         for t in &catalog.triggers {
