@@ -241,3 +241,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -6,3 +6,6 @@ pub mod insert;
 pub mod literal;
 pub mod script;
 pub mod split;
+
+#[cfg(test)]
+mod props;
