@@ -260,7 +260,7 @@ impl Ty {
 /// characters (a SET member has no comma). All-space tails give the `''` member.
 ///
 /// No characters outside the Basic Multilingual Plane: MariaDB 10.11 shows them as `?` in the
-/// member list of `SHOW CREATE TABLE` (and information_schema), so a restored table has a `?`
+/// member list of `SHOW CREATE TABLE`, so a restored table has a `?`
 /// member where the source had `😀`, and the value reads as the error value `''` there. Found
 /// by this test: `CREATE TABLE t (e ENUM('x😀') CHARACTER SET utf8mb4)`, value `'x😀'`.
 fn members(set: bool) -> impl Strategy<Value = Vec<String>> {
