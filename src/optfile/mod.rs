@@ -506,3 +506,6 @@ fn permission_bits(_meta: &fs::Metadata) -> u32 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

@@ -7,3 +7,6 @@ pub mod literal;
 pub mod script;
 pub mod shape;
 pub mod split;
+
+#[cfg(test)]
+mod props;

@@ -4,6 +4,10 @@ use super::*;
 use crate::sql::literal::{push_value, ValueKind};
 use proptest::prelude::*;
 
+/// Property tests: no input panics, generated scripts split exactly (`split/props.rs`).
+#[path = "props.rs"]
+mod props;
+
 /// A reader that hands out its bytes in chunks of the given sizes, in turn.
 struct Trickle<'a> {
     data: &'a [u8],

@@ -1,0 +1,228 @@
+//! Property tests of the pure SQL text functions on names of any Unicode up to 64 characters
+//! (backticks, quotes, dots, `@`, NUL, control characters, emoji): identifiers quote and read
+//! back, file names stay safe, short and distinct, literal decoders never panic and agree with
+//! the encoders, the restore's database rename rewrites exactly the name.
+//!
+//! Bounded for CI: 16 to 256 cases per property, well under a second each;
+//! `PROPTEST_CASES=N cargo test --lib props` runs N of each for a longer fuzzing session.
+
+use proptest::prelude::*;
+use proptest::sample::select;
+
+use super::ident::{file_name, push_ident, qualified, quote_ident, quote_string, read_backticked};
+use super::literal::{
+    decode_bit_literal, decode_hex_literal, push_value, unescape_string_literal, ValueKind,
+};
+use super::split::Splitter;
+use crate::restore::rewrite::{
+    defer_indexes, names_database, referenced_tables, rename_statement, Rename,
+};
+
+/// `cases` cases, or `PROPTEST_CASES` of them when set (for a longer fuzzing run).
+fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig::with_cases(cases)
+}
+
+/// A name of up to 64 characters of any kind, heavy in the ones that need care.
+fn name() -> impl Strategy<Value = String> {
+    let c = prop_oneof![
+        4 => select(vec![
+            '`', '\'', '"', '.', '@', '\0', '\\', '/', ' ', '\n', '\t', ';', '~', '-', '_', 'a',
+            'S', '0', '\u{e9}', '\u{65e5}', '\u{1F600}', '\u{FEFF}', '\u{FFFF}', '\u{80}',
+        ]),
+        3 => any::<char>(),
+        2 => prop::char::range('a', 'z'),
+    ];
+    prop_oneof![
+        4 => prop::collection::vec(c.clone(), 0..=64),
+        1 => prop::collection::vec(c, 64..=64),
+        1 => (select(vec!['.', '`', '@', '\u{1F600}', '\u{65e5}', 'x']), 60usize..=64)
+            .prop_map(|(c, n)| vec![c; n]),
+    ]
+    .prop_map(|cs| cs.into_iter().collect())
+}
+
+/// The inverse of [`file_name`] for names that were not cut.
+fn decode_file_name(encoded: &str) -> Option<String> {
+    let mut out = Vec::new();
+    let bytes = encoded.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'@' {
+            let hex = encoded.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A name with one character changed, inserted, removed or its case flipped.
+fn near(name: &str, at: prop::sample::Index, c: char, how: u8) -> String {
+    let mut cs: Vec<char> = name.chars().collect();
+    let i = at.index(cs.len() + 1);
+    match how {
+        0 if i < cs.len() => cs[i] = c,
+        1 if i < cs.len() => {
+            cs.remove(i);
+        }
+        2 if i < cs.len() => {
+            let flipped: Vec<char> = if cs[i].is_uppercase() {
+                cs[i].to_lowercase().collect()
+            } else {
+                cs[i].to_uppercase().collect()
+            };
+            cs.splice(i..=i, flipped);
+        }
+        _ => cs.insert(i, c),
+    }
+    cs.into_iter().collect()
+}
+
+proptest! {
+    #![proptest_config(config(16))]
+
+    /// Quoted identifiers read back as the names, alone, qualified and followed by more text,
+    /// and are one token each to the splitter (a script of them all, split once).
+    #[test]
+    fn identifiers_read_back(
+        names in prop::collection::vec((name(), name(), "([ .;,)(][ .;,)(`]{0,2})?"), 1..8),
+    ) {
+        let mut script = String::new();
+        let mut want = Vec::new();
+        for (db, table, tail) in &names {
+            let quoted = quote_ident(db);
+            let mut pushed = Vec::new();
+            push_ident(&mut pushed, db);
+            prop_assert_eq!(&pushed, quoted.as_bytes());
+            prop_assert_eq!(read_backticked(&quoted), Some((db.clone(), "")));
+            let both = qualified(db, table);
+            let (first, rest) = read_backticked(&both).unwrap();
+            prop_assert_eq!(&first, db);
+            let rest = rest.strip_prefix('.').unwrap();
+            prop_assert_eq!(read_backticked(rest), Some((table.clone(), "")));
+            let followed = format!("{quoted}{tail}");
+            prop_assert_eq!(read_backticked(&followed), Some((db.clone(), tail.as_str())));
+            script.push_str(&format!("SELECT 1 FROM {both};\nSELECT {};\n", quote_string(table)));
+            want.push(format!("SELECT 1 FROM {both}").into_bytes());
+            want.push(format!("SELECT {}", quote_string(table)).into_bytes());
+        }
+        let statements: Vec<Vec<u8>> = Splitter::new(script.as_bytes())
+            .map(|r| r.map(|s| s.sql))
+            .collect::<Result<_, _>>()
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(statements, want);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// File names of names up to 64 characters: safe, at most 197 bytes, never a dump file's
+    /// name, reversible when not cut and a prefix with a hash when cut.
+    #[test]
+    fn file_names_are_safe_and_reversible(name in name()) {
+        let encoded = file_name(&name);
+        prop_assert!(!encoded.contains(['.', '/', '\\', '\0', ' ', '\n']), "{:?}", encoded);
+        prop_assert!(encoded.len() <= 197, "{} bytes: {:?}", encoded.len(), encoded);
+        prop_assert!(!encoded.eq_ignore_ascii_case("SHA256SUMS"));
+        prop_assert_eq!(encoded.is_empty(), name.is_empty());
+        let bytes = encoded.as_bytes();
+        for (i, _) in encoded.match_indices('@') {
+            prop_assert!(bytes.len() > i + 2 && bytes[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit));
+        }
+        match encoded.rsplit_once('~') {
+            Some((head, hash)) => {
+                prop_assert_eq!(hash.len(), 16);
+                let prefix = decode_file_name(head);
+                prop_assert!(prefix.as_ref().is_some_and(|p| name.starts_with(p.as_str())), "{:?}", encoded);
+            }
+            None => prop_assert_eq!(decode_file_name(&encoded), Some(name)),
+        }
+    }
+
+    /// Names that differ (by one character, or in letter case) get different file names.
+    #[test]
+    fn file_names_are_injective(
+        name in name(),
+        other in name(),
+        at in any::<prop::sample::Index>(),
+        c in prop_oneof![any::<char>(), select(vec!['@', '.', 'A', 'a', '\u{1F600}'])],
+        how in 0u8..4,
+    ) {
+        for b in [other, near(&name, at, c, how)] {
+            if b != name {
+                prop_assert_ne!(file_name(&name), file_name(&b), "{:?} / {:?}", name, b);
+            }
+        }
+    }
+
+    /// The literal decoders never panic, and whatever they decode encodes back to a literal that
+    /// decodes the same.
+    #[test]
+    fn literal_decoders_never_panic(
+        body in prop::collection::vec(
+            prop_oneof![any::<u8>(), select(b"'\\01xXbB\"%_".to_vec())],
+            0..40,
+        ),
+        prefix in select(vec!["", "'", "0x", "X'", "x'", "b'", "B'", "0b"]),
+        close in any::<bool>(),
+    ) {
+        let lit = [prefix.as_bytes(), &body, if close { b"'" } else { b"" }].concat();
+        let reencode = |kind, v: &[u8]| {
+            let mut out = Vec::new();
+            push_value(&mut out, kind, Some(v));
+            out
+        };
+        if let Some(v) = unescape_string_literal(&lit) {
+            prop_assert_eq!(unescape_string_literal(&reencode(ValueKind::Text, &v)), Some(v));
+        }
+        if let Some(v) = decode_hex_literal(&lit) {
+            prop_assert_eq!(decode_hex_literal(&reencode(ValueKind::Binary, &v)), Some(v));
+        }
+        if let Some(v) = decode_bit_literal(&lit) {
+            prop_assert_eq!(decode_bit_literal(&reencode(ValueKind::Bit, &v)), Some(v));
+        }
+    }
+
+    /// A database rename rewrites exactly the name in the statements that name the database,
+    /// and the pure restore rewrites never panic on any text.
+    #[test]
+    fn renames_rewrite_exactly_the_name(
+        from in name(),
+        to in name(),
+        text in prop_oneof![
+            any::<String>(),
+            prop::collection::vec(
+                select(vec![
+                    "CREATE TABLE `t` (\n", "  `a` int,\n", "  KEY `k` (`a`),\n", "  KEY ",
+                    "  UNIQUE KEY `u` (`a`)\n", ") ENGINE=InnoDB", " REFERENCES `", "`.`", "`",
+                    "\n  CONSTRAINT ", " FOREIGN KEY ", ",", "\n", ")", "\u{e9}", "\u{1F600}",
+                ]),
+                0..12,
+            )
+            .prop_map(|p| p.concat()),
+        ],
+    ) {
+        let r = Rename { from: from.clone(), to: to.clone() };
+        for (sql, want) in [
+            (format!("CREATE DATABASE {} /*!40100 x */", quote_ident(&from)),
+             format!("CREATE DATABASE {} /*!40100 x */", quote_ident(&to))),
+            (format!("USE {}", quote_ident(&from)), format!("USE {}", quote_ident(&to))),
+            (format!("ALTER DATABASE  {} CHARACTER SET x", quote_ident(&from)),
+             format!("ALTER DATABASE  {} CHARACTER SET x", quote_ident(&to))),
+        ] {
+            let got = rename_statement(&sql, &r).unwrap_or(sql.clone());
+            prop_assert_eq!(got, want);
+        }
+        let _ = (rename_statement(&text, &r), names_database(&text, &from));
+        let _ = (referenced_tables(&text), defer_indexes(&text, &quote_ident(&to)));
+    }
+}
