@@ -203,11 +203,12 @@ impl Manifest {
 
     /// How many rows the dump holds.
     pub fn row_count(&self) -> u64 {
-        self.databases
-            .iter()
-            .flat_map(|d| &d.tables)
-            .map(|t| t.rows)
-            .sum()
+        crate::units::total(
+            self.databases
+                .iter()
+                .flat_map(|d| &d.tables)
+                .map(|t| t.rows),
+        )
     }
 
     /// Reads and parses `dir/manifest.json`, which must be a regular file (not a symbolic

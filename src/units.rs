@@ -59,6 +59,11 @@ impl fmt::Display for ByteSize {
     }
 }
 
+/// The sum of `values`, stopping at `u64::MAX` (sizes from a manifest may be anything).
+pub fn total(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(0, u64::saturating_add)
+}
+
 /// `1.5 GiB`-style text for messages.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];

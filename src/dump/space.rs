@@ -28,10 +28,10 @@ pub struct Estimate {
 /// The ratio a finished dump achieved: its bytes on disk per byte of source data (or of SQL
 /// when the source size was not recorded). `None` when it has nothing to go by.
 pub fn ratio_of(manifest: &Manifest) -> Option<f64> {
-    let on_disk: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+    let on_disk: u64 = crate::units::total(manifest.files.iter().map(|f| f.bytes));
     let base = match manifest.source_bytes {
         Some(source) => source,
-        None => manifest.files.iter().map(|f| f.sql_bytes).sum(),
+        None => crate::units::total(manifest.files.iter().map(|f| f.sql_bytes)),
     };
     (base > 1 << 20).then(|| on_disk as f64 / base as f64)
 }

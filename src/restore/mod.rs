@@ -169,7 +169,7 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
     check_statement_sizes(&plan, max_packet)?;
     prepare_targets(&mut main, &plan, settings.drop_existing)?;
 
-    let total: u64 = plan.files.iter().map(|f| f.sql_bytes).sum();
+    let total = crate::units::total(plan.files.iter().map(|f| f.sql_bytes));
     progress.start(0, total);
     let mut run = Run {
         settings,
@@ -386,9 +386,9 @@ impl Run<'_> {
         self.record(|o| match result {
             Ok(()) => {
                 o.files += 1;
-                o.sql_bytes += file.sql_bytes;
-                o.bytes += file.bytes;
-                o.rows += file.rows.unwrap_or(0);
+                o.sql_bytes = o.sql_bytes.saturating_add(file.sql_bytes);
+                o.bytes = o.bytes.saturating_add(file.bytes);
+                o.rows = o.rows.saturating_add(file.rows.unwrap_or(0));
                 if file.kind == FileKind::TableSchema {
                     o.tables += 1;
                 }

@@ -95,6 +95,33 @@ pub struct DeferredIndexes {
     pub alter: String,
 }
 
+/// The lines of a `CREATE TABLE`: split at line ends outside quoted names and strings (a name
+/// may hold a line end).
+fn definition_lines(create: &str) -> Vec<&str> {
+    let bytes = create.as_bytes();
+    let mut lines = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    let mut quote: Option<u8> = None;
+    while let Some(&b) = bytes.get(i) {
+        match quote {
+            Some(q) if b == q && bytes.get(i + 1) == Some(&q) => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(b'`') => {}
+            Some(_) if b == b'\\' => i += 1,
+            Some(_) => {}
+            None if matches!(b, b'`' | b'\'' | b'"') => quote = Some(b),
+            None if b == b'\n' => {
+                lines.push(create.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    lines.push(create.get(start..).unwrap_or_default());
+    lines
+}
+
 /// Splits a `CREATE TABLE` as `SHOW CREATE TABLE` writes it (one definition per line). Returns
 /// `None` when there is nothing to defer or deferring could change the table: foreign keys need
 /// their indexes at creation (InnoDB would invent one of its own).
@@ -104,7 +131,7 @@ pub fn defer_indexes(create: &str, table: &str) -> Option<DeferredIndexes> {
     if strip_prefix_ci(create, "CREATE TABLE ").is_none() || has_foreign_keys {
         return None;
     }
-    let lines: Vec<&str> = create.split('\n').collect();
+    let lines = definition_lines(create);
     let secondary = |l: &str| {
         [
             "  KEY ",
@@ -152,6 +179,23 @@ pub fn defer_indexes(create: &str, table: &str) -> Option<DeferredIndexes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_ends_inside_names_do_not_split_definitions() {
+        let create = "CREATE TABLE `t` (\n  `a\nb` int(11) DEFAULT NULL COMMENT 'x\ny',\n  KEY `k\nx` (`a\nb`)\n) ENGINE=InnoDB";
+        assert_eq!(
+            definition_lines(create),
+            vec![
+                "CREATE TABLE `t` (",
+                "  `a\nb` int(11) DEFAULT NULL COMMENT 'x\ny',",
+                "  KEY `k\nx` (`a\nb`)",
+                ") ENGINE=InnoDB"
+            ]
+        );
+        let d = defer_indexes(create, "`t`").unwrap();
+        assert_eq!(d.alter, "ALTER TABLE `t` ADD KEY `k\nx` (`a\nb`)");
+        assert!(d.create.contains("COMMENT 'x\ny'\n)"), "{}", d.create);
+    }
 
     fn rn(from: &str, to: &str) -> Rename {
         Rename {

@@ -355,15 +355,19 @@ fn is_insert(sql: &[u8], db: Option<&str>, table: Option<&str>) -> Result<(), St
 
 /// The INSERT head: keywords, the table, `(` identifiers `)`, `VALUES`.
 fn column_list_only(head: &[u8]) -> bool {
-    let Some(open) = head.iter().position(|&b| b == b'(') else {
-        return true;
-    };
-    let mut c = Cur {
-        s: head,
-        i: open + 1,
-    };
-    c.space();
+    let mut c = Cur::new(head);
+    if !c.word("INSERT") {
+        return false;
+    }
+    c.word("IGNORE");
+    c.word("INTO");
+    if c.qualified().is_none() {
+        return false;
+    }
     let values = |c: &mut Cur<'_>| (c.word("VALUES") || c.word("VALUE")) && c.at_end();
+    if !c.byte(b'(') {
+        return values(&mut c);
+    }
     if c.byte(b')') {
         return values(&mut c);
     }

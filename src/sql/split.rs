@@ -520,6 +520,15 @@ impl<R: Read> Splitter<R> {
         line: u64,
         offset: u64,
     ) -> Result<(), SplitError> {
+        // A command line longer than the limit is refused however it was read (in pieces, the
+        // pending bytes would be refused before the line end is seen).
+        if end - start > self.max_statement {
+            return Err(SplitError::TooLarge {
+                line,
+                offset,
+                limit: self.max_statement,
+            });
+        }
         match delimiter_arg(&self.buf[start..end]) {
             Some(mut arg) if !arg.contains(&b'\\') => {
                 arg.truncate(MAX_DELIMITER);

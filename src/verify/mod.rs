@@ -73,7 +73,7 @@ pub fn offline(dir: &Path, max_statement: usize) -> Result<(Manifest, Report)> {
     }
     let all: Vec<&ManifestFile> = manifest.files.iter().collect();
     report.files = all.len();
-    report.bytes = all.iter().map(|f| f.bytes).sum();
+    report.bytes = crate::units::total(all.iter().map(|f| f.bytes));
     report.problems.extend(files::check_listing(dir, &manifest));
     report.problems.extend(unlisted_files(dir, &manifest));
     let checked = check_files(dir, &manifest, &all, max_statement, &|_, _| true);

@@ -23,8 +23,8 @@ pub fn summary_of(manifest: &Manifest, seconds: f64) -> Summary {
     s.databases = manifest.databases.len() as u64;
     s.tables = manifest.table_count();
     s.rows = manifest.row_count();
-    s.bytes = manifest.files.iter().map(|f| f.bytes).sum();
-    s.sql_bytes = manifest.files.iter().map(|f| f.sql_bytes).sum();
+    s.bytes = mybak::units::total(manifest.files.iter().map(|f| f.bytes));
+    s.sql_bytes = mybak::units::total(manifest.files.iter().map(|f| f.sql_bytes));
     s.failed = manifest.failures.len() as u64;
     s.seconds = seconds;
     s

@@ -30,6 +30,8 @@ fn cases() -> Vec<(FileKind, Option<&'static str>, &'static str, bool)> {
         (TableData, Some("t"), "INSERT INTO `t` (`a`,`b`,`c`,`d`) VALUES (NULL,0x00FF,b'0101',-1.5E-7)", true),
         (TableData, Some("t"), "INSERT INTO `t` (`a`) VALUES (_latin1 0xE9),(_binary'x'),(X'0A')", true),
         (TableData, Some("t"), "INSERT INTO `t` VALUES (1)", true),
+        (TableData, Some("a(b"), "INSERT INTO `a(b` (`c)d`,`e``f`) VALUES (1,2)", true),
+        (TableData, Some("a(b"), "INSERT INTO `a(b` (`c`) SELECT 1 VALUES (1)", false),
         (TableData, Some("t"), "INSERT INTO `t` () VALUES (),()", true),
         (TableData, Some("t"), "INSERT INTO `u` (`id`) VALUES (1)", false),
         (TableData, Some("t"), "INSERT INTO `mysql`.`user` (`id`) VALUES (1)", false),
