@@ -63,3 +63,45 @@ fn a_huge_row_costs_at_most_about_twice_its_size() {
         row / MB
     );
 }
+
+#[test]
+fn huge_statements_are_restored_one_at_a_time() {
+    let server = Server::shared();
+    let db = unique_name("hugeres");
+    let row = 40 * MB;
+    server.exec(&format!(
+        "CREATE DATABASE {db}; USE {db};
+         CREATE TABLE a (id INT PRIMARY KEY, t LONGTEXT); CREATE TABLE b LIKE a; CREATE TABLE c LIKE a;
+         INSERT INTO a VALUES (1, REPEAT('x', 40*1024*1024));
+         INSERT INTO b SELECT * FROM a; INSERT INTO c SELECT * FROM a;"
+    ));
+    let root = tempfile::tempdir().unwrap();
+    let dir = common::dump_databases(server, root.path(), &db, &[]);
+    let mut cmd = common::mybak_restore_cmd(server, &dir);
+    let copy = format!("{db}_r");
+    cmd.args([
+        "--threads",
+        "3",
+        "--rename-database",
+        &format!("{db}={copy}"),
+    ]);
+    let (code, rss, stderr) = common::run_measured(cmd);
+    assert_eq!(code, 0, "{stderr}");
+    eprintln!(
+        "restore peak RSS {} MB for statements of {} MB",
+        rss / MB,
+        row / MB
+    );
+    // Three threads, three huge statements: held one at a time (each costs about five times
+    // its size while sent), not three at once.
+    assert!(
+        rss < 100 * MB + 6 * row,
+        "restore peak RSS {} MB for statements of {} MB",
+        rss / MB,
+        row / MB
+    );
+    let (code, rss, stderr) = common::run_measured(common::mybak_verify_cmd(&dir));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(rss < 100 * MB + 2 * row, "verify peak RSS {} MB", rss / MB);
+    server.exec(&format!("DROP DATABASE {db}; DROP DATABASE {copy}"));
+}

@@ -177,6 +177,7 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
         max_packet,
         progress,
         outcome: Mutex::new(RestoreOutcome::default()),
+        huge: Mutex::new(()),
     };
     let deferred = schema::create_tables(&mut run, &mut main)?;
     run.load_data(deferred)?;
@@ -295,6 +296,8 @@ struct Run<'a> {
     max_packet: usize,
     progress: &'a dyn Progress,
     outcome: Mutex<RestoreOutcome>,
+    /// Held while a file with huge statements loads: one such statement in memory at once.
+    huge: Mutex<()>,
 }
 
 impl Run<'_> {
@@ -373,6 +376,7 @@ impl Run<'_> {
             renamed.or(edited)
         };
         self.progress.table_started(&file.path, 0);
+        let _one_at_a_time = crate::store::read::is_huge(file).then(|| self.huge.lock());
         let result = load_file(
             conn,
             &self.settings.dir,

@@ -168,6 +168,9 @@ pub struct Splitter<R> {
     special: [bool; 256],
     quoting: Quoting,
     max_statement: usize,
+    /// The largest statement expected (from the manifest): a buffer that must grow for a big
+    /// statement grows to this at once instead of by halves (no slack of half its size).
+    expected_statement: usize,
     /// Line number at stream offset `line_mark` (LFs before it are counted).
     line_mark: u64,
     line_no: u64,
@@ -194,6 +197,7 @@ impl<R: Read> Splitter<R> {
             special: code_specials(b";"),
             quoting: Quoting::default(),
             max_statement: DEFAULT_MAX_STATEMENT,
+            expected_statement: 0,
             line_mark: 0,
             line_no: 1,
         }
@@ -202,6 +206,12 @@ impl<R: Read> Splitter<R> {
     /// Refuses statements longer than `bytes` (from the first byte to the delimiter).
     pub fn with_max_statement(mut self, bytes: usize) -> Self {
         self.max_statement = bytes;
+        self
+    }
+
+    /// The largest statement the script is known to hold (a hint for growing the buffer).
+    pub fn with_expected_statement(mut self, bytes: usize) -> Self {
+        self.expected_statement = bytes;
         self
     }
 
@@ -652,7 +662,15 @@ impl<R: Read> Splitter<R> {
             self.stmt = self.stmt.map(|s| s - keep);
         }
         if self.buf.len() - self.filled < CHUNK {
-            let grow = CHUNK.max(self.filled / 2);
+            let mut grow = CHUNK.max(self.filled / 2);
+            // A statement in progress past the read size: grow once to the size it can reach.
+            if self.stmt.is_some() && self.filled >= CHUNK {
+                let room = (self.expected_statement.min(self.max_statement) + 2 * CHUNK)
+                    .saturating_sub(self.filled);
+                if room >= CHUNK {
+                    grow = room;
+                }
+            }
             self.buf.resize(self.filled + grow, 0);
         }
     }

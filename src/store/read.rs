@@ -21,6 +21,17 @@ use crate::sql::split::{count_insert_rows, Quoting, Splitter, Statement};
 /// The largest statement of a file whose manifest entry records none (definitions, objects).
 pub const OBJECT_STATEMENT_LIMIT: usize = 64 << 20;
 
+/// Files whose largest statement is at least this large are read one at a time (see
+/// [`is_huge`]): one huge statement in memory at once, however many threads read.
+pub const HUGE_STATEMENT: u64 = 16 << 20;
+
+/// Whether `file` holds a huge statement (by its manifest entry): the caller reads such files
+/// one at a time.
+pub fn is_huge(file: &ManifestFile) -> bool {
+    file.max_statement_bytes
+        .is_some_and(|n| n >= HUGE_STATEMENT)
+}
+
 /// Where reading a file stopped, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FileError {
@@ -196,9 +207,15 @@ impl StatementReader {
             count: sql_bytes.clone(),
             limit: file.sql_bytes.saturating_mul(2).saturating_add(64 << 20),
         };
+        let expected = file
+            .max_statement_bytes
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0);
         Ok(StatementReader {
             path: file.path.clone(),
-            splitter: Splitter::new(bounded).with_max_statement(max_statement),
+            splitter: Splitter::new(bounded)
+                .with_max_statement(max_statement)
+                .with_expected_statement(expected),
             sql_bytes,
         })
     }

@@ -9,7 +9,9 @@ use rayon::prelude::*;
 
 use crate::manifest::{FileKind, Manifest, ManifestFile, MANIFEST_FILE};
 use crate::sql::shape;
-use crate::store::read::{scan, FileError, Scan};
+use std::sync::Mutex;
+
+use crate::store::read::{is_huge, scan, FileError, Scan};
 
 use super::files::Problem;
 
@@ -47,9 +49,12 @@ pub fn check_files(
     max_statement: usize,
     selected: &(dyn Fn(&str, &str) -> bool + Sync),
 ) -> Checked {
+    // Files with huge statements are read one at a time: one huge statement in memory at once.
+    let huge = Mutex::new(());
     let scans: Vec<(&ManifestFile, Result<Scan, FileError>)> = files
         .par_iter()
         .map(|f| {
+            let _one_at_a_time = is_huge(f).then(|| huge.lock());
             let mut allowed =
                 |sql: &[u8]| shape::check(f.kind, f.database.as_deref(), f.table.as_deref(), sql);
             (*f, scan(dir, f, max_statement, &mut allowed))
