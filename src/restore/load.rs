@@ -7,10 +7,10 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::error::server_message;
-use crate::manifest::ManifestFile;
+use crate::manifest::{FileKind, ManifestFile};
 use crate::sql::shape;
 use crate::sql::split::Quoting;
-use crate::store::read::{statement_limit, StatementReader};
+use crate::store::read::{statement_limit, StatementReader, HUGE_STATEMENT};
 
 pub use crate::store::read::FileError as LoadFailure;
 
@@ -94,9 +94,9 @@ pub fn load_file(
                 ),
             ));
         }
-        conn.query_drop(&text)
-            .map_err(|e| failure(file, line, offset, server_message(&e)))?;
-        sent(text.len() as u64);
+        let len = text.len() as u64;
+        send(conn, file, text).map_err(|e| failure(file, line, offset, e))?;
+        sent(len);
         // A statement may switch NO_BACKSLASH_ESCAPES (a routine created under it, say): split
         // what follows as the server will read it, as the stock client does.
         statements.reader.set_quoting(Quoting {
@@ -105,6 +105,30 @@ pub fn load_file(
         });
     }
     Ok(())
+}
+
+/// Runs one statement; a huge row's INSERT as a prepared statement with its big values sent in
+/// pieces (see [`super::huge`]), decoded in the text's own memory.
+fn send(conn: &mut Conn, file: &ManifestFile, text: String) -> Result<(), String> {
+    let fail = |e: mysql::Error| server_message(&e);
+    if file.kind != FileKind::TableData || (text.len() as u64) < HUGE_STATEMENT {
+        return conn.query_drop(&text).map_err(fail);
+    }
+    let prepared = match super::huge::prepare(text.into_bytes()) {
+        Ok(p) => p,
+        Err(text) if text.is_empty() => {
+            return Err("a huge value of the statement is not a valid literal".to_string())
+        }
+        Err(text) => {
+            return conn
+                .query_drop(String::from_utf8_lossy(&text))
+                .map_err(fail)
+        }
+    };
+    let statement = conn.prep(&prepared.sql).map_err(fail)?;
+    let result = conn.exec_drop(&statement, prepared.params);
+    let closed = conn.close(statement);
+    result.and(closed).map_err(fail)
 }
 
 /// Reads all statements of a (small) file into memory, for the schema phase.

@@ -1,6 +1,7 @@
 //! `mybak restore`: checks a dump whole, then loads it — databases, tables and sequences, rows in
 //! parallel, then views, routines, triggers, events and accounts — and says what failed where.
 
+mod huge;
 pub mod load;
 pub mod rewrite;
 mod schema;

@@ -357,6 +357,91 @@ pub fn unescape_string_literal(lit: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// [`unescape_string_literal`] done in `buf` itself (which holds exactly the literal): the
+/// bytes never take more room than their escaped text, so a huge value is never held twice.
+/// `false` (and `buf` unspecified) if it is not one such literal.
+pub fn unescape_string_in_place(buf: &mut Vec<u8>) -> bool {
+    if buf.len() < 2 || buf.first() != Some(&b'\'') || buf.last() != Some(&b'\'') {
+        return false;
+    }
+    let end = buf.len() - 1;
+    let (mut r, mut w) = (1, 0);
+    while r < end {
+        let b = buf[r];
+        let (bytes, step): ([u8; 2], usize) = match b {
+            b'\\' => {
+                let Some(&next) = buf.get(r + 1).filter(|_| r + 1 < end) else {
+                    return false;
+                };
+                match next {
+                    b'0' => ([0, 0], 1),
+                    b'b' => ([0x08, 0], 1),
+                    b'n' => ([b'\n', 0], 1),
+                    b'r' => ([b'\r', 0], 1),
+                    b't' => ([b'\t', 0], 1),
+                    b'Z' => ([0x1A, 0], 1),
+                    b'%' | b'_' => ([b'\\', next], 2),
+                    other => ([other, 0], 1),
+                }
+            }
+            b'\'' => {
+                if buf.get(r + 1) != Some(&b'\'') || r + 1 >= end {
+                    return false;
+                }
+                ([b'\'', 0], 1)
+            }
+            _ => ([b, 0], 1),
+        };
+        let consumed = if matches!(b, b'\\' | b'\'') { 2 } else { 1 };
+        buf[w..w + step].copy_from_slice(&bytes[..step]);
+        w += step;
+        r += consumed;
+    }
+    buf.truncate(w);
+    buf.shrink_to_fit();
+    true
+}
+
+/// [`decode_hex_literal`] done in `buf` itself (which holds exactly the literal; `0x…` or
+/// `X'…'`): the bytes take half the room of their digits. `false` if it is not one.
+pub fn decode_hex_in_place(buf: &mut Vec<u8>) -> bool {
+    let (start, end) = if buf.starts_with(b"0x") {
+        (2, buf.len())
+    } else if (buf.starts_with(b"X'") || buf.starts_with(b"x'"))
+        && buf.len() >= 3
+        && buf.ends_with(b"'")
+    {
+        (2, buf.len() - 1)
+    } else {
+        return false;
+    };
+    let digits = end - start;
+    if digits == 0 || (start == 2 && buf[0] != b'0' && digits % 2 != 0) {
+        return false;
+    }
+    let mut w = 0;
+    let mut r = start;
+    if digits % 2 == 1 {
+        let Some(d) = hex_digit(buf[r]) else {
+            return false;
+        };
+        buf[w] = d;
+        w += 1;
+        r += 1;
+    }
+    while r < end {
+        let (Some(hi), Some(lo)) = (hex_digit(buf[r]), hex_digit(buf[r + 1])) else {
+            return false;
+        };
+        buf[w] = hi << 4 | lo;
+        w += 1;
+        r += 2;
+    }
+    buf.truncate(w);
+    buf.shrink_to_fit();
+    true
+}
+
 /// The value of one hex digit.
 fn hex_digit(b: u8) -> Option<u8> {
     match b {
@@ -438,6 +523,36 @@ pub fn decode_bit_literal(lit: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_place_decoding_agrees_with_decoding() {
+        let cases: &[&[u8]] = &[
+            b"''",
+            b"'plain'",
+            b"'it\\'s'",
+            b"'a''b'",
+            b"'\\0\\b\\n\\r\\t\\Z\\\\\\%\\_\\q'",
+            b"'unterminated",
+            b"'bad\\'",
+            b"'x'y'",
+            b"0x00FF5c",
+            b"0xABC",
+            b"X'0a0B'",
+            b"x'0'",
+            b"0x",
+            b"0xZZ",
+            b"'",
+        ];
+        for &lit in cases {
+            let mut buf = lit.to_vec();
+            let ok = unescape_string_in_place(&mut buf);
+            assert_eq!(ok.then_some(buf), unescape_string_literal(lit), "{lit:?}");
+            let mut buf = lit.to_vec();
+            let ok = decode_hex_in_place(&mut buf);
+            let want = decode_hex_literal(lit).filter(|_| lit != b"''");
+            assert_eq!(ok.then_some(buf), want, "{lit:?}");
+        }
+    }
 
     #[test]
     fn pieces_join_to_the_whole_literal() {

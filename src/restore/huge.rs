@@ -1,0 +1,181 @@
+//! A huge INSERT (one row, as a dump writes a huge row) is sent as a prepared statement whose big
+//! values travel as parameters in pieces (`COM_STMT_SEND_LONG_DATA`): the driver then never
+//! copies the whole statement, and the statement's text is freed before anything is sent.
+
+use crate::sql::literal::{decode_hex_in_place, unescape_string_in_place};
+use crate::sql::split::insert_rows;
+
+/// A literal at least this long becomes a parameter.
+const BIG_VALUE: usize = 1 << 20;
+
+/// A huge INSERT made into a prepared statement.
+#[derive(Debug, PartialEq)]
+pub struct Prepared {
+    /// The statement with `?` where the big values were.
+    pub sql: String,
+    /// The big values, in order.
+    pub params: Vec<mysql::Value>,
+}
+
+/// The byte ranges of the top-level literals of a tuple's inside (commas outside strings).
+fn literals(inner: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut quote, mut escaped) = (0usize, None::<u8>, false);
+    for (i, &b) in inner.iter().enumerate() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if b == b'\\' => escaped = true,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None if b == b',' => {
+                out.push(start..i);
+                start = i + 1;
+            }
+            None => {}
+        }
+    }
+    out.push(start..inner.len());
+    out
+}
+
+/// Whether `lit` is a big literal that can go as a parameter: a plain `'…'` string or a hex
+/// literal (`_binary` strings too); its start after any `_binary`. Literals with another
+/// character set introducer stay text.
+fn parameter_start(lit: &[u8]) -> Option<usize> {
+    if lit.len() < BIG_VALUE {
+        return None;
+    }
+    let lead = lit.len() - lit.trim_ascii_start().len();
+    let body = lit.get(lead..)?;
+    let (skip, body) = match body.strip_prefix(b"_binary") {
+        Some(rest) => {
+            let spaces = rest.len() - rest.trim_ascii_start().len();
+            (lead + 7 + spaces, rest.trim_ascii_start())
+        }
+        None => (lead, body),
+    };
+    matches!(body.first(), Some(b'\'' | b'0' | b'X' | b'x')).then_some(skip)
+}
+
+/// Decodes literal `buf` (exactly the literal) in place into the bytes it stands for.
+fn decode(mut buf: Vec<u8>) -> Option<Vec<u8>> {
+    let trailing = buf.len() - buf.trim_ascii_end().len();
+    buf.truncate(buf.len() - trailing);
+    let ok = if buf.first() == Some(&b'\'') {
+        unescape_string_in_place(&mut buf)
+    } else {
+        decode_hex_in_place(&mut buf)
+    };
+    ok.then_some(buf)
+}
+
+/// `sql`, an `INSERT … VALUES (…)` of one row, with its big literals as parameters, decoded in
+/// the statement's own memory where it has one (the text is consumed). `Err` gives the text back
+/// when it is not such a statement or has no big literal (it then goes as text).
+pub fn prepare(sql: Vec<u8>) -> Result<Prepared, Vec<u8>> {
+    let Some(plan) = plan(&sql) else {
+        return Err(sql);
+    };
+    let (text, big) = plan;
+    let params = if let [only] = big.as_slice() {
+        let mut sql = sql;
+        sql.truncate(only.end);
+        sql.drain(..only.start);
+        vec![decode(sql)]
+    } else {
+        big.iter()
+            .map(|r| decode(sql.get(r.clone()).unwrap_or_default().to_vec()))
+            .collect()
+    };
+    let params: Option<Vec<mysql::Value>> = params
+        .into_iter()
+        .map(|p| p.map(mysql::Value::Bytes))
+        .collect();
+    match params {
+        Some(params) => Ok(Prepared { sql: text, params }),
+        None => Err(Vec::new()),
+    }
+}
+
+/// The prepared statement's text and the byte ranges of the big literals in `sql`.
+fn plan(sql: &[u8]) -> Option<(String, Vec<std::ops::Range<usize>>)> {
+    let (_, rows) = insert_rows(sql)?;
+    let [row] = rows.as_slice() else {
+        return None;
+    };
+    let inner_start = row.start + 1;
+    let inner = sql.get(inner_start..row.end.checked_sub(1)?)?;
+    let mut text = std::str::from_utf8(sql.get(..inner_start)?)
+        .ok()?
+        .to_string();
+    let mut big = Vec::new();
+    for (i, range) in literals(inner).into_iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let lit = inner.get(range.clone())?;
+        match parameter_start(lit) {
+            Some(skip) => {
+                text.push('?');
+                big.push(inner_start + range.start + skip..inner_start + range.end);
+            }
+            None => text.push_str(std::str::from_utf8(lit).ok()?),
+        }
+    }
+    text.push(')');
+    (!big.is_empty()).then_some((text, big))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_literals_become_parameters() {
+        let big_text = "a'b\\\\c".repeat(BIG_VALUE / 4);
+        let escaped = big_text.replace('\\', "\\\\").replace('\'', "\\'");
+        let sql = format!(
+            "INSERT INTO `t` (`id`,`s`,`b`,`n`) VALUES\n(1,'{escaped}',0x{},NULL)",
+            "0A".repeat(BIG_VALUE)
+        );
+        let p = prepare(sql.into_bytes()).unwrap();
+        assert_eq!(
+            p.sql,
+            "INSERT INTO `t` (`id`,`s`,`b`,`n`) VALUES\n(1,?,?,NULL)"
+        );
+        assert_eq!(
+            p.params,
+            vec![
+                mysql::Value::Bytes(big_text.into_bytes()),
+                mysql::Value::Bytes(vec![0x0A; BIG_VALUE])
+            ]
+        );
+    }
+
+    #[test]
+    fn small_or_odd_statements_stay_text() {
+        let text = |s: &str| prepare(s.as_bytes().to_vec()).err();
+        let small = "INSERT INTO `t` VALUES (1,'x')";
+        assert_eq!(text(small).as_deref(), Some(small.as_bytes()));
+        let two_rows = format!(
+            "INSERT INTO `t` VALUES ('{0}'),('{0}')",
+            "x".repeat(BIG_VALUE)
+        );
+        assert!(text(&two_rows).is_some());
+        let latin1 = format!(
+            "INSERT INTO `t` VALUES (_latin1 0x{})",
+            "E9".repeat(BIG_VALUE)
+        );
+        assert!(text(&latin1).is_some());
+        assert!(text("DROP TABLE t").is_some());
+        assert!(text("INSERT INTO `t` VALUES (").is_some());
+        let binary = format!(
+            "INSERT INTO `t` VALUES (2, _binary '{}')",
+            "z".repeat(BIG_VALUE)
+        );
+        let p = prepare(binary.into_bytes()).unwrap();
+        assert_eq!(p.sql, "INSERT INTO `t` VALUES (2,?)");
+        assert_eq!(p.params, vec![mysql::Value::Bytes(vec![b'z'; BIG_VALUE])]);
+    }
+}
