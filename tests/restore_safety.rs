@@ -228,28 +228,47 @@ fn a_data_file_removed_with_its_manifest_entry_is_caught() {
 #[test]
 fn a_decompression_bomb_is_stopped_with_little_memory() {
     let server = Server::shared();
-    let (db, dir, _root) = small_dump(server);
-    let rel = path_of(&dir, "table-data", Some("t"));
-    // 512 MiB of one string, a few hundred KiB compressed, with every checksum made to match.
-    let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
-    std::io::Write::write_all(&mut encoder, b"INSERT INTO `t` (`id`,`s`) VALUES (1,'").unwrap();
-    let block = vec![b'a'; 1 << 20];
-    for _ in 0..512 {
-        std::io::Write::write_all(&mut encoder, &block).unwrap();
-    }
-    let packed = encoder.finish().unwrap();
-    fs::write(dir.join(&rel), &packed).unwrap();
-    rechecksum(&dir, &rel, &packed);
-    server.exec(&format!("DROP DATABASE {db}"));
-    for (what, cmd) in [
-        ("verify", mybak_verify_cmd(&dir)),
-        ("restore", mybak_restore_cmd(server, &dir)),
+    // In a data file, and in a table definition file read whole by --defer-indexes.
+    for (kind, head, extra) in [
+        (
+            "table-data",
+            &b"INSERT INTO `t` (`id`,`s`) VALUES (1,'"[..],
+            &[][..],
+        ),
+        (
+            "table-schema",
+            &b"CREATE TABLE `t` (`id` int COMMENT '"[..],
+            &["--defer-indexes"][..],
+        ),
     ] {
-        let (code, rss, stderr) = common::run_measured(cmd);
-        assert!(code == 1 || code == 2, "{what}: exit {code}: {stderr}");
-        assert!(stderr.contains(&rel), "{what}: {stderr}");
-        assert!(stderr.contains("statement longer than"), "{what}: {stderr}");
-        assert!(rss < 100 << 20, "{what}: peak RSS {} MB", rss >> 20);
+        let (db, dir, _root) = small_dump(server);
+        let rel = path_of(&dir, kind, Some("t"));
+        // 512 MiB of one string, a few hundred KiB compressed, with every checksum made to match.
+        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        std::io::Write::write_all(&mut encoder, head).unwrap();
+        let block = vec![b'a'; 1 << 20];
+        for _ in 0..512 {
+            std::io::Write::write_all(&mut encoder, &block).unwrap();
+        }
+        let packed = encoder.finish().unwrap();
+        fs::write(dir.join(&rel), &packed).unwrap();
+        rechecksum(&dir, &rel, &packed);
+        server.exec(&format!("DROP DATABASE {db}"));
+        let mut restore = mybak_restore_cmd(server, &dir);
+        restore.args(extra);
+        for (what, cmd) in [("verify", mybak_verify_cmd(&dir)), ("restore", restore)] {
+            let (code, rss, stderr) = common::run_measured(cmd);
+            assert!(
+                code == 1 || code == 2,
+                "{kind} {what}: exit {code}: {stderr}"
+            );
+            assert!(stderr.contains(&rel), "{kind} {what}: {stderr}");
+            assert!(
+                stderr.contains("statement longer than"),
+                "{kind} {what}: {stderr}"
+            );
+            assert!(rss < 100 << 20, "{kind} {what}: peak RSS {} MB", rss >> 20);
+        }
+        assert!(!database_exists(server, &db));
     }
-    assert!(!database_exists(server, &db));
 }
