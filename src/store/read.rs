@@ -18,8 +18,9 @@ use crate::manifest::{FileKind, ManifestFile};
 use crate::sink::hex;
 use crate::sql::split::{count_insert_rows, Quoting, Splitter, Statement};
 
-/// The largest statement of a file whose manifest entry records none (definitions, objects).
-pub const OBJECT_STATEMENT_LIMIT: usize = 64 << 20;
+/// The largest statement of a file whose manifest entry records none (definitions, objects):
+/// the stock clients' default `max_allowed_packet`.
+pub const OBJECT_STATEMENT_LIMIT: usize = 16 << 20;
 
 /// Files whose largest statement is at least this large are read one at a time (see
 /// [`is_huge`]): one huge statement in memory at once, however many threads read.
@@ -205,7 +206,7 @@ impl StatementReader {
         let bounded = Bounded {
             inner: decoder,
             count: sql_bytes.clone(),
-            limit: file.sql_bytes.saturating_mul(2).saturating_add(64 << 20),
+            limit: file.sql_bytes.saturating_mul(2).saturating_add(16 << 20),
         };
         let expected = file
             .max_statement_bytes
