@@ -143,6 +143,25 @@ fn push_escape_digits(out: &mut String, b: u8) {
     out.push(char::from(HEX_DIGITS[usize::from(b & 15)]));
 }
 
+/// Inverse of [`file_name`] for names that were not cut (for tests).
+#[cfg(test)]
+pub(crate) fn decode_file_name(encoded: &str) -> Option<String> {
+    let mut out = Vec::new();
+    let bytes = encoded.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'@' {
+            let hex = encoded.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,24 +182,6 @@ mod tests {
     }
     use crate::sql::literal::unescape_string_literal;
     use proptest::prelude::*;
-
-    /// Inverse of [`file_name`] for names that were not cut.
-    fn decode_file_name(encoded: &str) -> Option<String> {
-        let mut out = Vec::new();
-        let bytes = encoded.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'@' {
-                let hex = encoded.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            } else {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8(out).ok()
-    }
 
     #[test]
     fn idents() {

@@ -9,7 +9,9 @@
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use super::ident::{file_name, push_ident, qualified, quote_ident, quote_string, read_backticked};
+use super::ident::{
+    decode_file_name, file_name, push_ident, qualified, quote_ident, quote_string, read_backticked,
+};
 use super::literal::{
     decode_bit_literal, decode_hex_literal, push_value, unescape_string_literal, ValueKind,
 };
@@ -44,24 +46,6 @@ fn name() -> impl Strategy<Value = String> {
             .prop_map(|(c, n)| vec![c; n]),
     ]
     .prop_map(|cs| cs.into_iter().collect())
-}
-
-/// The inverse of [`file_name`] for names that were not cut.
-fn decode_file_name(encoded: &str) -> Option<String> {
-    let mut out = Vec::new();
-    let bytes = encoded.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'@' {
-            let hex = encoded.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// A name with one character changed, inserted, removed or its case flipped.
