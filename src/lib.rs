@@ -9,6 +9,7 @@ pub mod config;
 pub mod conn;
 pub mod dump;
 pub mod error;
+pub mod failpoint;
 pub mod filter;
 pub mod hook;
 pub mod manifest;

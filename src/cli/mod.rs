@@ -6,6 +6,7 @@ mod argv;
 mod bars;
 mod commands;
 mod logging;
+mod panic;
 mod report;
 mod settings;
 
@@ -74,6 +75,7 @@ pub(crate) fn one_line(e: &anyhow::Error) -> String {
 pub fn main() -> ExitCode {
     let raw: Vec<OsString> = std::env::args_os().collect();
     argv::hide_passwords(&raw);
+    panic::install_hook();
     let cli = match Cli::try_parse_from(args::normalize_args(raw.clone())) {
         Ok(cli) => cli,
         Err(e) => {
@@ -90,7 +92,12 @@ pub fn main() -> ExitCode {
         cli.global.verbose,
         cli.global.quiet,
     )));
-    ExitCode::from(run(cli, logging))
+    let clock = std::time::Instant::now();
+    let command = kind(&cli.command);
+    match panic::contain(|| Ok(run(cli, logging))) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => ExitCode::from(early_failure(logging, command, &e, clock)),
+    }
 }
 
 /// A short id for this run, in every log line and the manifest.
@@ -199,13 +206,16 @@ fn run_reported(
         reporter: &reporter,
         run_id,
     };
-    let result = match command_args {
+    let result = panic::contain(|| match command_args {
         Command::Dump(a) => commands::dump(a, &ctx),
         Command::Restore(a) => commands::restore(a, &ctx),
         Command::Verify(a) => commands::verify(a, &ctx),
         Command::Prune(a) => commands::prune(a, &ctx),
-        Command::List(_) | Command::Config(_) => return EXIT_OK,
-    };
+        // `run` answers these itself, unreported.
+        Command::List(_) | Command::Config(_) => {
+            Ok((Summary::new(command, RunStatus::Complete), EXIT_OK))
+        }
+    });
     match result {
         Ok((summary, code)) => {
             reporter.finish(summary, code);

@@ -286,7 +286,8 @@ impl Scheduler {
             job.table.estimated_bytes,
             ctx.chunk_bytes,
         );
-        let Some(target_rows) = target_rows.filter(|_| job.table.kind == TableKind::Base) else {
+        let chunkable = job.table.kind == TableKind::Base && job.table.rows_elsewhere().is_none();
+        let Some(target_rows) = target_rows.filter(|_| chunkable) else {
             return Ok(Some(Work::Whole(job)));
         };
         match open_chunked(ctx, conn, &job, target_rows) {
@@ -365,6 +366,7 @@ fn whole(
     shared: &Mutex<Results>,
 ) -> Result<()> {
     let id = job.id();
+    crate::failpoint::panic_point("dump-table");
     ctx.progress.table_started(&id, job.table.estimated_rows);
     let outcome = in_transaction(ctx, conn, &job.table, |conn| {
         table::dump_table(conn, ctx.server, ctx.dir, job, ctx.settings, ctx.progress)

@@ -473,6 +473,7 @@ impl Run<'_> {
         loop {
             let next = queue.lock().ok().and_then(|mut q| q.pop_front());
             let Some(file) = next else { return };
+            crate::failpoint::panic_point("restore-data");
             self.load(conn, file, &mut |_| None);
             let (Some(db), Some(t)) = (&file.database, &file.table) else {
                 continue;

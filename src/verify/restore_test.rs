@@ -7,7 +7,7 @@ use mysql::prelude::Queryable;
 
 use crate::conn::{self, ConnSettings};
 use crate::dump::table::table_fingerprint;
-use crate::error::Result;
+use crate::error::{Error, QueryContext, Result};
 use crate::filter::{Filter, FilterSpec};
 use crate::manifest::Manifest;
 use crate::progress::Progress;
@@ -27,11 +27,28 @@ pub struct RestoreTestSettings {
     pub keep: bool,
 }
 
-/// A temporary name for `db`: at most 64 characters, ending in `suffix`.
+/// A temporary name for `db`: at most 64 characters, ending in `suffix` (which must be ASCII and
+/// unique per database: two long names with a common beginning are cut to the same head).
 fn temporary_name(db: &str, suffix: &str) -> String {
-    let room = 64 - suffix.chars().count();
+    let room = 64usize.saturating_sub(suffix.chars().count());
     let head: String = db.chars().take(room).collect();
     format!("{head}{suffix}")
+}
+
+/// The temporary databases of a test restore. Dropped when this goes out of scope on every way out
+/// — success, error or panic — unless they are to be kept.
+struct ScratchDatabases<'a> {
+    conn: &'a ConnSettings,
+    names: Vec<String>,
+    keep: bool,
+}
+
+impl Drop for ScratchDatabases<'_> {
+    fn drop(&mut self) {
+        if !self.keep {
+            drop_databases(self.conn, &self.names);
+        }
+    }
 }
 
 /// Restores the dump under temporary names and compares fingerprints; adds what differs to
@@ -45,16 +62,23 @@ pub fn restore_test(
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let suffix = format!("_vt{}_{}", std::process::id(), nanos % 100_000);
+    let stem = format!("_vt{}_{}", std::process::id(), nanos % 100_000);
     let renames: Vec<Rename> = manifest
         .databases
         .iter()
-        .map(|d| Rename {
+        .enumerate()
+        .map(|(i, d)| Rename {
             from: d.name.clone(),
-            to: temporary_name(&d.name, &suffix),
+            to: temporary_name(&d.name, &format!("{stem}_{i}")),
         })
         .collect();
     let names: Vec<String> = renames.iter().map(|r| r.to.clone()).collect();
+    refuse_existing(&settings.conn, &names)?;
+    let scratch = ScratchDatabases {
+        conn: &settings.conn,
+        names,
+        keep: settings.keep,
+    };
     let restore_settings = RestoreSettings {
         conn: settings.conn.clone(),
         dir: settings.dir.clone(),
@@ -68,18 +92,36 @@ pub fn restore_test(
         users: false,
         rewrite_bodies: true,
     };
-    let result = restore::run(&restore_settings, progress).and_then(|outcome| {
+    restore::run(&restore_settings, progress).and_then(|outcome| {
         for f in outcome.failures {
             report
                 .problems
                 .push(problem(&f.path, format!("test restore failed: {f}")));
         }
         compare_fingerprints(settings, manifest, &renames, report)
-    });
-    if !settings.keep {
-        drop_databases(&settings.conn, &names);
+    })?;
+    Ok(scratch.names.clone())
+}
+
+/// Refuses to test-restore into a database that exists already: the scratch databases are
+/// dropped afterwards, and only those this run created may be.
+fn refuse_existing(conn_settings: &ConnSettings, names: &[String]) -> Result<()> {
+    let mut conn = conn::connect(conn_settings)?;
+    for name in names {
+        let found: Option<String> = conn
+            .exec_first(
+                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+                (name.as_str(),),
+            )
+            .context(|| format!("checking that database {} is free", quote_ident(name)))?;
+        if found.is_some() {
+            return Err(Error::Object {
+                object: format!("database {}", quote_ident(name)),
+                message: "exists already on the scratch server; the test restore needs a free name (run it again)".to_string(),
+            });
+        }
     }
-    result.map(|()| names)
+    Ok(())
 }
 
 fn compare_fingerprints(
@@ -155,9 +197,15 @@ mod tests {
     fn temporary_names_fit_in_64_characters() {
         assert_eq!(temporary_name("shop", "_vt1_2"), "shop_vt1_2");
         let long = "x".repeat(64);
-        let t = temporary_name(&long, "_vt123_45678");
+        let t = temporary_name(&long, "_vt123_45678_0");
         assert_eq!(t.chars().count(), 64);
-        assert!(t.ends_with("_vt123_45678"));
+        assert!(t.ends_with("_vt123_45678_0"));
+        // Long names alike up to the cut stay apart by their index.
+        let (a, b) = (format!("{long}a"), format!("{long}b"));
+        assert_ne!(
+            temporary_name(&a, "_vt1_2_0"),
+            temporary_name(&b, "_vt1_2_1")
+        );
         let wide = "é".repeat(64);
         assert_eq!(temporary_name(&wide, "_v").chars().count(), 64);
     }
