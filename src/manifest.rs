@@ -148,6 +148,18 @@ pub struct DatabaseEntry {
     /// Views, sequences, routines, triggers and events, by kind, as `kind name` strings.
     #[serde(default)]
     pub objects: Vec<String>,
+    /// Tables dumped without their rows, because their engine keeps none of its own (MERGE,
+    /// FEDERATED, BLACKHOLE…): restoring rows into them would duplicate or misplace them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub definition_only: Vec<DefinitionOnly>,
+}
+
+/// A table whose definition is dumped but not its rows, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefinitionOnly {
+    pub name: String,
+    pub engine: String,
+    pub reason: String,
 }
 
 /// An object that could not be dumped.

@@ -25,9 +25,9 @@ pub struct TableInfo {
     pub name: String,
     pub kind: TableKind,
     pub engine: Option<String>,
-    /// information_schema's estimate.
+    /// information_schema's estimate of the rows the dump reads (0 for tables without rows of their own).
     pub estimated_rows: u64,
-    /// information_schema's estimate of the data size.
+    /// information_schema's estimate of the data size the dump reads.
     pub estimated_bytes: u64,
 }
 
@@ -49,6 +49,35 @@ impl TableInfo {
             Some(_) => false,
         }
     }
+
+    /// Why the table's rows are not dumped, when its engine keeps none of its own (see
+    /// [`rows_elsewhere`]); only its definition is.
+    pub fn rows_elsewhere(&self) -> Option<&'static str> {
+        match self.kind {
+            TableKind::Base | TableKind::SystemVersioned => rows_elsewhere(self.engine.as_deref()?),
+            TableKind::View | TableKind::Sequence => None,
+        }
+    }
+}
+
+/// Why a table of `engine` has no rows of its own to dump, or `None` when it has: dumping the rows
+/// of a MERGE table would insert its underlying tables' rows twice on restore, those of a FEDERATED
+/// table would copy the remote server's rows into it.
+pub fn rows_elsewhere(engine: &str) -> Option<&'static str> {
+    Some(match engine.to_ascii_uppercase().as_str() {
+        "MRG_MYISAM" | "MERGE" | "MRG_MYISAM_MERGE" => {
+            "MERGE table: its rows are those of the tables it merges, which are dumped themselves"
+        }
+        "FEDERATED" | "FEDERATEDX" => {
+            "FEDERATED table: its rows live on the server its CONNECTION names"
+        }
+        "CONNECT" => "CONNECT table: its rows live in the external source it is defined over",
+        "SPIDER" => "SPIDER table: its rows live on the data nodes it points to",
+        "BLACKHOLE" => "BLACKHOLE table: it keeps no rows",
+        "SEQUENCE" => "SEQUENCE-engine table: its rows are generated",
+        "OQGRAPH" => "OQGRAPH table: its rows are computed from its backing table",
+        _ => return None,
+    })
 }
 
 /// One stored program (procedure, function, package) to recreate.
@@ -153,13 +182,17 @@ pub fn list(conn: &mut Conn, filter: &Filter) -> Result<Catalog> {
         if !filter.table(&database, &name) {
             continue;
         }
+        let engine = opt_text(r, 3);
+        let no_rows = matches!(kind, TableKind::Base | TableKind::SystemVersioned)
+            && engine.as_deref().and_then(rows_elsewhere).is_some();
+        let estimate = |i| if no_rows { 0 } else { number(r, i) };
         catalog.tables.push(TableInfo {
             database,
             name,
             kind,
-            engine: opt_text(r, 3),
-            estimated_rows: number(r, 4),
-            estimated_bytes: number(r, 5),
+            estimated_rows: estimate(4),
+            estimated_bytes: estimate(5),
+            engine,
         });
     }
     catalog.warnings = filter.check(&all, &names, "on this server")?;
@@ -438,5 +471,45 @@ mod tests {
         };
         assert!(col("enum('a','')").enum_with_empty_member());
         assert!(!col("enum('a','b')").enum_with_empty_member());
+    }
+
+    #[test]
+    fn engines_without_rows_of_their_own_are_named_with_a_reason() {
+        let cases: &[(&str, bool)] = &[
+            ("MRG_MyISAM", true),
+            ("mrg_myisam", true),
+            ("FEDERATED", true),
+            ("CONNECT", true),
+            ("SPIDER", true),
+            ("BLACKHOLE", true),
+            ("SEQUENCE", true),
+            ("OQGRAPH", true),
+            ("InnoDB", false),
+            ("MyISAM", false),
+            ("Aria", false),
+            ("CSV", false),
+            ("ARCHIVE", false),
+            ("MEMORY", false),
+            ("ROCKSDB", false),
+        ];
+        for &(engine, elsewhere) in cases {
+            assert_eq!(rows_elsewhere(engine).is_some(), elsewhere, "{engine}");
+        }
+        let table = |kind, engine: Option<&str>| TableInfo {
+            database: "d".into(),
+            name: "t".into(),
+            kind,
+            engine: engine.map(str::to_string),
+            estimated_rows: 0,
+            estimated_bytes: 0,
+        };
+        assert!(table(TableKind::Base, Some("MRG_MyISAM"))
+            .rows_elsewhere()
+            .is_some());
+        assert!(table(TableKind::Base, None).rows_elsewhere().is_none());
+        // A sequence's engine is InnoDB or Aria; a view has none: neither is ever left without rows.
+        assert!(table(TableKind::View, Some("BLACKHOLE"))
+            .rows_elsewhere()
+            .is_none());
     }
 }

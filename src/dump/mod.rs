@@ -21,7 +21,8 @@ use crate::conn::{self, ConnSettings};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::manifest::{
-    Consistency, DatabaseEntry, Failure, FileKind, Manifest, ManifestFile, Status, FORMAT_VERSION,
+    Consistency, DatabaseEntry, DefinitionOnly, Failure, FileKind, Manifest, ManifestFile, Status,
+    FORMAT_VERSION,
 };
 use crate::progress::Progress;
 use crate::schema::{self, Catalog, TableInfo, TableKind};
@@ -498,6 +499,7 @@ fn build_manifest(
                 .map(|(_, t)| t.clone())
                 .collect(),
             objects: objects_of(catalog, db),
+            definition_only: definition_only(catalog, db, &failures),
         })
         .collect();
     Manifest {
@@ -533,6 +535,27 @@ fn build_manifest(
             })
             .collect(),
     }
+}
+
+/// The tables of `db` dumped without rows (those that did not fail), with the reason.
+fn definition_only(catalog: &Catalog, db: &str, failures: &[Failure]) -> Vec<DefinitionOnly> {
+    catalog
+        .tables
+        .iter()
+        .filter(|t| t.database == db)
+        .filter(|t| {
+            !failures
+                .iter()
+                .any(|f| f.database.as_deref() == Some(db) && f.name == t.name)
+        })
+        .filter_map(|t| {
+            Some(DefinitionOnly {
+                name: t.name.clone(),
+                engine: t.engine.clone()?,
+                reason: t.rows_elsewhere()?.to_string(),
+            })
+        })
+        .collect()
 }
 
 fn objects_of(catalog: &Catalog, db: &str) -> Vec<String> {

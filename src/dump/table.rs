@@ -68,31 +68,50 @@ pub fn dump_table(
             entry: None,
         }),
         TableKind::View => Err(object_error(table, "a view is not a table")),
-        TableKind::Base | TableKind::SystemVersioned => {
-            let (schema_file, read) = open_table(conn, server, dir, table)?;
-            let (data, stats) = match data_file(
-                conn,
-                server,
-                dir,
-                &read,
-                &RowRange::default(),
-                settings,
-                progress,
-            ) {
-                Ok(v) => v,
-                Err(e) => {
-                    dir.remove_file(&schema_file.record.path);
-                    return Err(e);
-                }
-            };
-            let mut files = vec![schema_file];
-            files.extend(data);
-            Ok(TableOutput {
-                files,
-                entry: Some(stats.entry(&read)),
-            })
-        }
+        TableKind::Base | TableKind::SystemVersioned => match table.rows_elsewhere() {
+            Some(why) => {
+                log::info!("{}: definition only, no rows ({why})", table.qualified());
+                Ok(TableOutput {
+                    files: vec![schema_file(conn, dir, table)?],
+                    entry: None,
+                })
+            }
+            None => table_with_rows(conn, server, dir, table, settings, progress),
+        },
     }
+}
+
+/// The schema file and the data file of a base table read in one stream.
+fn table_with_rows(
+    conn: &mut Conn,
+    server: &Server,
+    dir: &DumpDir,
+    table: &TableInfo,
+    settings: TableSettings,
+    progress: &dyn Progress,
+) -> Result<TableOutput> {
+    let (schema_file, read) = open_table(conn, server, dir, table)?;
+    let (data, stats) = match data_file(
+        conn,
+        server,
+        dir,
+        &read,
+        &RowRange::default(),
+        settings,
+        progress,
+    ) {
+        Ok(v) => v,
+        Err(e) => {
+            dir.remove_file(&schema_file.record.path);
+            return Err(e);
+        }
+    };
+    let mut files = vec![schema_file];
+    files.extend(data);
+    Ok(TableOutput {
+        files,
+        entry: Some(stats.entry(&read)),
+    })
 }
 
 /// A table whose rows are being read: which columns, and whether history rows come too.

@@ -90,15 +90,22 @@ fn database() -> impl Strategy<Value = DatabaseEntry> {
             history,
         },
     );
+    let bare = (text(), text(), text()).prop_map(|(name, engine, reason)| DefinitionOnly {
+        name,
+        engine,
+        reason,
+    });
     (
         text(),
         prop::collection::vec(table, 0..4),
         prop::collection::vec(text(), 0..3),
+        prop::collection::vec(bare, 0..2),
     )
-        .prop_map(|(name, tables, objects)| DatabaseEntry {
+        .prop_map(|(name, tables, objects, definition_only)| DatabaseEntry {
             name,
             tables,
             objects,
+            definition_only,
         })
 }
 

@@ -355,6 +355,35 @@ fn template_datadir() -> &'static Path {
     })
 }
 
+/// Storage engines the fixtures use that Debian ships as plugins of `mariadb-server` (not built in):
+/// ARCHIVE, BLACKHOLE and FEDERATED(X).
+const ENGINE_PLUGINS: &[&str] = &["ha_archive.so", "ha_blackhole.so", "ha_federatedx.so"];
+
+/// `--plugin-load-add=…` for each of [`ENGINE_PLUGINS`] in the server's plugin directory. A missing one
+/// is left out: loading `fixtures/full.sql` then fails naming the engine (`scripts/install-deps.sh`
+/// installs them).
+fn engine_plugins() -> &'static [String] {
+    static ARGS: OnceLock<Vec<String>> = OnceLock::new();
+    ARGS.get_or_init(|| {
+        let help = Command::new(find_binary("mariadbd"))
+            .args(["--no-defaults", "--verbose", "--help"])
+            .stderr(Stdio::null())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let dir = help
+            .lines()
+            .find_map(|l| l.strip_prefix("plugin-dir"))
+            .map(|rest| PathBuf::from(rest.trim()))
+            .unwrap_or_else(|| PathBuf::from("/usr/lib/mysql/plugin"));
+        ENGINE_PLUGINS
+            .iter()
+            .filter(|p| dir.join(p).exists())
+            .map(|p| format!("--plugin-load-add={p}"))
+            .collect()
+    })
+}
+
 const INNODB_ARGS: &[&str] = &[
     "--innodb-buffer-pool-size=64M",
     "--innodb-log-file-size=16M",
@@ -421,6 +450,7 @@ fn mariadbd_command(datadir: &Path, socket: &Path, port: u16, pid_file: &Path) -
         .arg("--innodb-flush-log-at-trx-commit=2")
         .arg("--sync-binlog=0")
         .arg("--event-scheduler=OFF")
+        .args(engine_plugins())
         .arg(format!("--user={}", current_user()))
         .arg(format!("--pid-file={}", pid_file.display()))
         .arg(format!(
