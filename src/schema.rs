@@ -50,6 +50,15 @@ impl TableInfo {
         }
     }
 
+    /// Whether the engine is ARCHIVE: it refuses an explicit AUTO_INCREMENT value not above those it
+    /// holds, so its rows load in the order they were read, in one stream, into a table created
+    /// without its `AUTO_INCREMENT=n` counter.
+    pub fn archive(&self) -> bool {
+        self.engine
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ARCHIVE"))
+    }
+
     /// Why the table's rows are not dumped, when its engine keeps none of its own (see
     /// [`rows_elsewhere`]); only its definition is.
     pub fn rows_elsewhere(&self) -> Option<&'static str> {

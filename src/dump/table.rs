@@ -12,6 +12,7 @@ use crate::progress::Progress;
 use crate::schema::{self, DataColumns, TableInfo, TableKind};
 use crate::sink::SqlFile;
 use crate::snapshot::Server;
+use crate::sql::create::without_auto_increment_option;
 use crate::sql::ident::{file_name, push_ident, qualified, quote_ident};
 use crate::sql::script::{header, Session};
 use crate::store::DumpDir;
@@ -205,7 +206,10 @@ fn definition_file(
         ),
         &object,
     )?;
-    let create = schema::column_text(&row, "Create Table", &object)?;
+    let mut create = schema::column_text(&row, "Create Table", &object)?;
+    if kind == FileKind::TableSchema && table.archive() {
+        create = without_auto_increment_option(&create);
+    }
     let rel = format!(
         "{}/{}.{suffix}.sql.zst",
         table_dir(table),

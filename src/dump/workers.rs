@@ -286,7 +286,9 @@ impl Scheduler {
             job.table.estimated_bytes,
             ctx.chunk_bytes,
         );
-        let chunkable = job.table.kind == TableKind::Base && job.table.rows_elsewhere().is_none();
+        let chunkable = job.table.kind == TableKind::Base
+            && job.table.rows_elsewhere().is_none()
+            && !job.table.archive();
         let Some(target_rows) = target_rows.filter(|_| chunkable) else {
             return Ok(Some(Work::Whole(job)));
         };
