@@ -62,6 +62,13 @@ fn patterns<T>(option: &str, list: &[String], f: impl Fn(&str) -> Result<T>) -> 
         .collect()
 }
 
+/// A pattern that matches `name` exactly: glob syntax (`*?[]{}`) and the escape character `\`
+/// escaped. A comma cannot be escaped on the command line, but [`Filter::new`] takes patterns one by
+/// one.
+pub fn literal(name: &str) -> String {
+    globset::escape(&name.replace('\\', "\\\\"))
+}
+
 /// Whether a pattern has glob syntax; a literal name must match something.
 fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '[', '{'])
@@ -350,5 +357,31 @@ mod tests {
         assert!(e.to_string().contains("\"orders\""), "{e}");
         let e = Filter::new(&spec(&["a[b"], &[], &[], &[])).unwrap_err();
         assert!(e.to_string().contains("\"a[b\""), "{e}");
+    }
+
+    #[test]
+    fn literal_patterns_match_only_the_name_itself() {
+        for name in [
+            "a*b",
+            "a?b",
+            "x[1]",
+            "{a,b}",
+            "back\\slash\\f",
+            "plain",
+            "ж*表",
+            "\\*",
+        ] {
+            let f = Filter::new(&FilterSpec {
+                databases: vec![literal(name)],
+                ..FilterSpec::default()
+            })
+            .unwrap();
+            assert!(f.database(name), "{name}");
+            for other in ["aXb", "x1", "a", "backslashf", "back\\slashf", "\\x"] {
+                if other != name {
+                    assert!(!f.database(other), "{name} matched {other}");
+                }
+            }
+        }
     }
 }

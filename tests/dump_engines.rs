@@ -71,9 +71,15 @@ fn merge_and_blackhole_tables_are_dumped_without_rows_and_restore_exactly() {
     let names: Vec<&str> = bare.iter().map(|(n, _, _)| n.as_str()).collect();
     assert_eq!(names, ["bh", "m"], "{bare:?}");
     assert!(bare[0].2.contains("BLACKHOLE"), "{bare:?}");
-    assert!(bare[1].1.eq_ignore_ascii_case("MRG_MyISAM") && bare[1].2.contains("MERGE"), "{bare:?}");
+    assert!(
+        bare[1].1.eq_ignore_ascii_case("MRG_MyISAM") && bare[1].2.contains("MERGE"),
+        "{bare:?}"
+    );
     let data = data_file_tables(&dir);
-    assert!(!data.contains(&"m".to_string()) && !data.contains(&"bh".to_string()), "{data:?}");
+    assert!(
+        !data.contains(&"m".to_string()) && !data.contains(&"bh".to_string()),
+        "{data:?}"
+    );
 
     // mybak restore: the MERGE table shows each row once (not its rows again through INSERT_METHOD).
     let dst = Server::start_new();
@@ -101,7 +107,11 @@ fn a_federated_table_does_not_copy_its_remote_rows_into_the_remote() {
            CONNECTION='mysql://root@127.0.0.1:{}/{remote}/t'",
         src.port()
     ));
-    assert_eq!(count(src, &format!("{db}.f")), "3", "the FEDERATED table reads the remote");
+    assert_eq!(
+        count(src, &format!("{db}.f")),
+        "3",
+        "the FEDERATED table reads the remote"
+    );
     let root = tempfile::tempdir().unwrap();
     let dir = dump_databases(src, root.path(), &db, &[]);
     let bare = definition_only(&dir, &db);
@@ -168,15 +178,21 @@ fn every_partition_of_the_fixture_holds_rows_and_restores() {
         .into_iter()
         .filter(|r| {
             let (table, part) = (r[0].clone().unwrap(), r[1].clone().unwrap());
-            count(src, &format!("`{}`.`{table}` PARTITION (`{part}`)", names.db)) == "0"
+            count(
+                src,
+                &format!("`{}`.`{table}` PARTITION (`{part}`)", names.db),
+            ) == "0"
         })
         .collect();
     assert!(empty.is_empty(), "partitions without rows: {empty:?}");
     let root = tempfile::tempdir().unwrap();
     let mut cmd = mybak_cmd(src);
-    cmd.arg("--output-dir")
-        .arg(root.path())
-        .args(["--databases", &names.databases(), "--threads", "2"]);
+    cmd.arg("--output-dir").arg(root.path()).args([
+        "--databases",
+        &names.databases(),
+        "--threads",
+        "2",
+    ]);
     let out = run_dump(cmd);
     out.assert_code(0);
     let dir = out.dump_dir(root.path());
@@ -184,7 +200,13 @@ fn every_partition_of_the_fixture_holds_rows_and_restores() {
     let mut cmd = mybak_restore_cmd(&dst, &dir);
     cmd.args(["--threads", "4", "--defer-indexes"]);
     run_dump(cmd).assert_code(0);
-    for table in ["parted", "parted_sub", "parted_list", "parted_key", "parted_hash"] {
+    for table in [
+        "parted",
+        "parted_sub",
+        "parted_list",
+        "parted_key",
+        "parted_hash",
+    ] {
         let per_partition = |s: &Server| {
             s.query_rows(&format!(
                 "SELECT PARTITION_NAME, SUBPARTITION_NAME, TABLE_ROWS FROM information_schema.PARTITIONS \

@@ -58,7 +58,11 @@ pub fn without_auto_increment_option(create: &str) -> String {
     let cut = start + at;
     let mut out = String::with_capacity(create.len());
     out.push_str(create.get(..cut).unwrap_or_default());
-    out.push_str(create.get(cut + OPTION.len() + digits..).unwrap_or_default());
+    out.push_str(
+        create
+            .get(cut + OPTION.len() + digits..)
+            .unwrap_or_default(),
+    );
     out
 }
 

@@ -8,7 +8,7 @@ use mysql::prelude::Queryable;
 use crate::conn::{self, ConnSettings};
 use crate::dump::table::table_fingerprint;
 use crate::error::{Error, QueryContext, Result};
-use crate::filter::{Filter, FilterSpec};
+use crate::filter::{self, Filter, FilterSpec};
 use crate::manifest::Manifest;
 use crate::progress::Progress;
 use crate::restore::{self, rewrite::Rename, RestoreSettings};
@@ -134,7 +134,7 @@ fn compare_fingerprints(
     let server = Server::detect(&mut conn)?;
     snapshot::prepare_session(&mut conn, &server)?;
     let filter = Filter::new(&FilterSpec {
-        databases: renames.iter().map(|r| globset::escape(&r.to)).collect(),
+        databases: renames.iter().map(|r| filter::literal(&r.to)).collect(),
         ..FilterSpec::default()
     })?;
     let catalog = schema::list(&mut conn, &filter)?;
