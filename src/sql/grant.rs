@@ -56,9 +56,14 @@ pub fn grant_target(line: &str) -> GrantTarget {
         "FUNCTION ",
         "TABLE ",
     ] {
-        if rest.len() >= kw.len() && rest[..kw.len()].eq_ignore_ascii_case(kw) {
+        // `get`: the text after ON may start with a multi-byte name inside the keyword's length.
+        if let Some(after) = rest
+            .get(..kw.len())
+            .filter(|head| head.eq_ignore_ascii_case(kw))
+            .and_then(|_| rest.get(kw.len()..))
+        {
             routine = kw != "TABLE ";
-            rest = rest[kw.len()..].trim_start();
+            rest = after.trim_start();
             break;
         }
     }
@@ -123,6 +128,16 @@ mod tests {
                 GrantTarget::NoObject,
             ),
             ("SET DEFAULT ROLE `r` FOR `u`@`h`", GrantTarget::NoObject),
+            // Multi-byte names where a keyword's length ends inside a character.
+            (
+                "GRANT SELECT ON `表表表`.`表` TO `u`@`%`",
+                obj(false, "表表表", "表"),
+            ),
+            (
+                "GRANT EXECUTE ON PROCEDURE `ж`.`表表表表表` TO `u`@`%`",
+                obj(true, "ж", "表表表表表"),
+            ),
+            ("GRANT SELECT ON `é", GrantTarget::NoObject),
         ];
         for (line, want) in cases {
             assert_eq!(grant_target(line), want, "{line}");
