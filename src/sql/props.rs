@@ -210,3 +210,32 @@ proptest! {
         let _ = (referenced_tables(&text), defer_indexes(&text, &quote_ident(&to)));
     }
 }
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// The GRANT-line classifier and the CREATE TABLE option edit never panic on any text, and
+    /// the edit only ever removes the `AUTO_INCREMENT=n` option.
+    #[test]
+    fn grant_and_create_edits_never_panic(
+        text in prop_oneof![
+            any::<String>(),
+            prop::collection::vec(
+                select(vec![
+                    "GRANT ", "SELECT ", " ON ", "PACKAGE ", "PACKAGE BODY ", "PROCEDURE ", "TABLE ",
+                    "`", "``", ".", "*", " TO ", "(", ")", "'", "\"", "\\", " AUTO_INCREMENT=",
+                    "12", "CREATE TABLE ", ") ENGINE=ARCHIVE", "\u{e9}", "\u{8868}", "\u{1F600}",
+                ]),
+                0..16,
+            )
+            .prop_map(|p| p.concat()),
+        ],
+    ) {
+        let _ = super::grant::grant_target(&text);
+        let edited = super::create::without_auto_increment_option(&text);
+        if edited != text {
+            prop_assert!(edited.len() < text.len());
+            prop_assert!(text.contains(" AUTO_INCREMENT="));
+        }
+    }
+}
