@@ -178,6 +178,7 @@ layer! {
         pub tables: Vec<String>,
         pub exclude_tables: Vec<String>,
         pub rename_database: Vec<String>,
+        pub keep_events_enabled: bool,
         pub users: bool,
         pub threads: usize,
         pub no_binlog: bool,

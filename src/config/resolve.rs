@@ -202,6 +202,7 @@ impl RestoreConfig {
         if let Some(specs) = self.rename_database {
             s.renames = specs.iter().map(|r| rename(r)).collect::<Result<_>>()?;
         }
+        set(&mut s.keep_events_enabled, self.keep_events_enabled);
         set(&mut s.users, self.users);
         set(&mut s.threads, self.threads);
         set(&mut s.no_binlog, self.no_binlog);
@@ -228,6 +229,7 @@ impl RestoreConfig {
                     .map(|r| format!("{}={}", r.from, r.to))
                     .collect()
             }),
+            keep_events_enabled: Some(s.keep_events_enabled),
             users: Some(s.users),
             threads: Some(s.threads),
             no_binlog: Some(s.no_binlog),

@@ -1,6 +1,7 @@
 //! `mybak restore`: checks a dump whole, then loads it — databases, tables and sequences, rows in
 //! parallel, then views, routines, triggers, events and accounts — and says what failed where.
 
+mod edit;
 mod huge;
 pub mod load;
 pub mod rewrite;
@@ -26,7 +27,7 @@ use crate::store;
 use crate::verify::files;
 
 use load::{load_file, LoadFailure};
-use rewrite::{names_database, rename_statement, Rename};
+use rewrite::Rename;
 
 /// Everything a restore needs to know, resolved by the caller; `Default` gives mybak's defaults.
 #[derive(Debug, Clone)]
@@ -42,9 +43,9 @@ pub struct RestoreSettings {
     pub drop_existing: bool,
     pub allow_partial: bool,
     pub users: bool,
-    /// With a rename, also point `` `old`. `` references inside view, routine, trigger and event
-    /// bodies at the new name (for test restores next to nothing else; see `mybak verify`).
-    pub rewrite_bodies: bool,
+    /// Events of a renamed database are created disabled unless this is set (two copies of a
+    /// scheduled job on one server are a surprise).
+    pub keep_events_enabled: bool,
 }
 
 impl Default for RestoreSettings {
@@ -60,7 +61,7 @@ impl Default for RestoreSettings {
             drop_existing: false,
             allow_partial: false,
             users: false,
-            rewrite_bodies: false,
+            keep_events_enabled: false,
         }
     }
 }
@@ -88,6 +89,8 @@ struct Plan<'m> {
     files: Vec<&'m ManifestFile>,
     /// Source database → target database.
     targets: BTreeMap<String, String>,
+    /// The restored databases whose target name differs.
+    renames: Vec<Rename>,
 }
 
 fn plan<'m>(manifest: &'m Manifest, settings: &RestoreSettings) -> Result<Plan<'m>> {
@@ -140,7 +143,19 @@ fn plan<'m>(manifest: &'m Manifest, settings: &RestoreSettings) -> Result<Plan<'
             "nothing to restore: the selection matches nothing in the dump".to_string(),
         ));
     }
-    Ok(Plan { files, targets })
+    let renames = targets
+        .iter()
+        .filter(|(from, to)| from != to)
+        .map(|(from, to)| Rename {
+            from: from.clone(),
+            to: to.clone(),
+        })
+        .collect();
+    Ok(Plan {
+        files,
+        targets,
+        renames,
+    })
 }
 
 /// Restores the dump in `settings.dir`. Nothing is sent to the server unless the manifest and every
@@ -337,44 +352,21 @@ impl Run<'_> {
         true
     }
 
-    /// Loads one file on `conn` with the database rename applied; records the result.
+    /// Loads one file on `conn` with the database renames applied; records the result.
     fn load(&self, conn: &mut Conn, file: &ManifestFile, extra: &mut load::Edit<'_>) -> bool {
-        let rename = self.rename_for(file);
-        let mut warned = false;
+        let mut editor = edit::Editor::new(
+            file,
+            self.rename_for(file),
+            &self.plan.renames,
+            self.settings.keep_events_enabled,
+        );
         let mut edit = |sql: &str| -> Option<String> {
             if self.skip_grant(file, sql) {
                 return Some(String::new());
             }
             let edited = extra(sql);
             let sql_now = edited.as_deref().unwrap_or(sql);
-            let Some(r) = &rename else { return edited };
-            let mut renamed = rename_statement(sql_now, r);
-            if self.settings.rewrite_bodies && is_object_definition(file.kind) {
-                // Every renamed database, so cross-database views follow too.
-                for other in &self.settings.renames {
-                    let body = renamed.as_deref().unwrap_or(sql_now);
-                    let (old, new) = (
-                        format!("{}.", quote_ident(&other.from)),
-                        format!("{}.", quote_ident(&other.to)),
-                    );
-                    if body.contains(&old) {
-                        renamed = Some(body.replace(&old, &new));
-                    }
-                }
-            }
-            let body = renamed.as_deref().unwrap_or(sql_now);
-            if !warned && is_object_definition(file.kind) && names_database(body, &r.from) {
-                warned = true;
-                self.record(|o| {
-                    o.warnings.push(format!(
-                        "{}: a definition restored into {} still names the old database {}",
-                        file.path,
-                        quote_ident(&r.to),
-                        quote_ident(&r.from)
-                    ))
-                });
-            }
-            renamed.or(edited)
+            editor.edit(sql_now).or(edited)
         };
         self.progress.table_started(&file.path, 0);
         let _one_at_a_time = crate::store::read::is_huge(file).then(|| self.huge.lock());
@@ -388,6 +380,9 @@ impl Run<'_> {
         );
         self.progress.table_finished(&file.path);
         let ok = result.is_ok();
+        let mut warnings = std::mem::take(&mut editor.warnings);
+        warnings.extend(editor.events_warning());
+        self.record(|o| o.warnings.extend(warnings));
         self.record(|o| match result {
             Ok(()) => {
                 o.files += 1;
@@ -524,11 +519,4 @@ impl Run<'_> {
             });
         }
     }
-}
-
-fn is_object_definition(kind: FileKind) -> bool {
-    matches!(
-        kind,
-        FileKind::View | FileKind::Routines | FileKind::Triggers | FileKind::Events
-    )
 }

@@ -1,6 +1,10 @@
 //! Statement rewrites a restore makes, as pure functions: another database name, and secondary
 //! indexes held back until a table's rows are in.
 
+mod references;
+
+pub use references::{disable_event, may_occur, rewrite_references, Dialect, DisabledEvent};
+
 use crate::sql::ident::{quote_ident, read_backticked};
 
 /// Restores database `from` under the name `to`.
@@ -17,39 +21,20 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .flatten()
 }
 
-/// Rewrites the statements of a dump that name the database itself: `CREATE DATABASE`, `ALTER DATABASE`,
-/// `USE`, and the qualified name of a `CREATE … VIEW`. Returns `None` when `sql` needs no change.
-/// Bodies (of views, routines, triggers, events) are left alone: see [`names_database`].
+/// Rewrites the statements of a dump that name the database itself: `CREATE DATABASE`, `ALTER
+/// DATABASE`, `USE`. Returns `None` when `sql` needs no change. References to the database inside
+/// other statements (a view's name and body, a routine's, `nextval(`db`.…)`, a MERGE table's
+/// `UNION=(…)`) are [`rewrite_references`]' work.
 pub fn rename_statement(sql: &str, rename: &Rename) -> Option<String> {
     let old = quote_ident(&rename.from);
     let new = quote_ident(&rename.to);
     for head in ["CREATE DATABASE ", "ALTER DATABASE ", "USE "] {
         if let Some(rest) = strip_prefix_ci(sql, head) {
             let rest_trim = rest.trim_start();
+            let kept = sql.get(..sql.len() - rest_trim.len())?;
             return rest_trim
                 .strip_prefix(old.as_str())
-                .map(|tail| format!("{}{new}{tail}", &sql[..sql.len() - rest_trim.len()]));
-        }
-    }
-    if strip_prefix_ci(sql, "CREATE TABLE ").is_some() {
-        // Column defaults name their sequence with its database: `nextval(`db`.`seq`)`.
-        let mut out = sql.to_string();
-        for f in ["nextval(", "lastval(", "setval("] {
-            out = out.replace(&format!("{f}{old}."), &format!("{f}{new}."));
-        }
-        return (out != sql).then_some(out);
-    }
-    if strip_prefix_ci(sql, "CREATE ").is_some() {
-        let qualified = format!(" VIEW {old}.");
-        if let Some(pos) = sql.find(&qualified) {
-            let body_start = sql[pos..].find(" AS ").map_or(sql.len(), |p| pos + p);
-            if pos < body_start {
-                return Some(format!(
-                    "{} VIEW {new}.{}",
-                    &sql[..pos],
-                    &sql[pos + qualified.len()..]
-                ));
-            }
+                .map(|tail| format!("{kept}{new}{tail}"));
         }
     }
     None
@@ -219,16 +204,8 @@ mod tests {
                 "ALTER DATABASE `shop` COLLATE utf8mb4_bin",
                 Some("ALTER DATABASE `shop_copy` COLLATE utf8mb4_bin"),
             ),
-            (
-                "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `shop`.`v` AS select `shop`.`t`.`a` AS `a` from `shop`.`t`",
-                Some("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `shop_copy`.`v` AS select `shop`.`t`.`a` AS `a` from `shop`.`t`"),
-            ),
             ("INSERT INTO `t` VALUES ('USE `shop`')", None),
             ("CREATE TABLE `t` (`a` int)", None),
-            (
-                "CREATE TABLE `o` (\n  `id` bigint(20) NOT NULL DEFAULT nextval(`shop`.`seq`)\n)",
-                Some("CREATE TABLE `o` (\n  `id` bigint(20) NOT NULL DEFAULT nextval(`shop_copy`.`seq`)\n)"),
-            ),
         ];
         for (sql, want) in cases {
             assert_eq!(rename_statement(sql, &r).as_deref(), want, "{sql}");
@@ -238,6 +215,39 @@ mod tests {
             rename_statement("USE `we``ird`", &odd).as_deref(),
             Some("USE `x`")
         );
+    }
+
+    #[test]
+    fn definitions_and_tables_follow_every_rename() {
+        let renames = [rn("shop", "shop_copy"), rn("other", "other_copy")];
+        let cases = [
+            (
+                "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `shop`.`v` AS select `shop`.`t`.`a` AS `a` from `shop`.`t` join `other`.`u`",
+                Some("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `shop_copy`.`v` AS select `shop_copy`.`t`.`a` AS `a` from `shop_copy`.`t` join `other_copy`.`u`"),
+            ),
+            (
+                "CREATE TABLE `o` (\n  `id` bigint(20) NOT NULL DEFAULT nextval(`shop`.`seq`)\n)",
+                Some("CREATE TABLE `o` (\n  `id` bigint(20) NOT NULL DEFAULT nextval(`shop_copy`.`seq`)\n)"),
+            ),
+            // A MERGE table's underlying tables, qualified.
+            (
+                "CREATE TABLE `m` (\n  `id` int(11) NOT NULL\n) ENGINE=MRG_MyISAM DEFAULT CHARSET=utf8mb4 INSERT_METHOD=LAST UNION=(`shop`.`p1`,`other`.`p2`) COMMENT 'shop.p1'",
+                Some("CREATE TABLE `m` (\n  `id` int(11) NOT NULL\n) ENGINE=MRG_MyISAM DEFAULT CHARSET=utf8mb4 INSERT_METHOD=LAST UNION=(`shop_copy`.`p1`,`other_copy`.`p2`) COMMENT 'shop.p1'"),
+            ),
+            // A foreign key into another renamed database.
+            (
+                "CREATE TABLE `c` (\n  `p` int,\n  CONSTRAINT `f` FOREIGN KEY (`p`) REFERENCES `other`.`t` (`id`)\n)",
+                Some("CREATE TABLE `c` (\n  `p` int,\n  CONSTRAINT `f` FOREIGN KEY (`p`) REFERENCES `other_copy`.`t` (`id`)\n)"),
+            ),
+            ("CREATE TABLE `t` (`a` int COMMENT 'shop.a')", None),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(
+                rewrite_references(sql, &renames, Dialect::default()).as_deref(),
+                want,
+                "{sql}"
+            );
+        }
     }
 
     #[test]

@@ -188,6 +188,10 @@ pub struct RestoreArgs {
         help_heading = "Selection"
     )]
     pub rename_database: Vec<String>,
+    /// Create the events of a renamed database as dumped (by default they are created DISABLED,
+    /// so that a scheduled job does not run twice on one server).
+    #[arg(long, help_heading = "Selection")]
+    pub keep_events_enabled: bool,
     /// Also restore accounts, roles and grants.
     #[arg(long, help_heading = "Selection")]
     pub users: bool,
@@ -217,6 +221,7 @@ impl RestoreArgs {
             tables: list(&self.select.tables),
             exclude_tables: list(&self.select.exclude_tables),
             rename_database: list(&self.rename_database),
+            keep_events_enabled: flag(self.keep_events_enabled),
             users: flag(self.users),
             threads: self.threads,
             no_binlog: flag(self.no_binlog),
