@@ -50,8 +50,10 @@ Examples:
 /// Shown after `mybak restore --help`.
 pub const RESTORE: &str = "\
 Every file is checked (size, SHA-256, manifest) before any SQL is sent; a target database that
-exists and holds anything needs --drop-existing. Exit 0 when all was restored, 1 when something
-failed, 2 when nothing was sent.
+exists and holds anything needs --drop-existing. With --rename-database, qualified references to
+renamed databases in views, routines, triggers, events and tables follow the rename, and the
+copy's events are created DISABLED (--keep-events-enabled: as dumped). Exit 0 when all was
+restored, 1 when something failed, 2 when nothing was sent.
 
 Examples:
   mybak restore /db_backups/2026-11-26T00-00-00 --threads 4
