@@ -16,6 +16,7 @@ use crate::conn::SslMode;
 use crate::error::{Error, Result};
 use crate::manifest::Consistency;
 use crate::regular_file::{self, Links, ReadError};
+use crate::restore::UsersMode;
 use crate::units::{ByteSize, FileMode, Span};
 
 /// The config file read when `--config` is not given, if it exists.
@@ -111,6 +112,74 @@ impl fmt::Display for ProgressMode {
     }
 }
 
+/// `[restore] users` and `--users[=MODE]`: whether accounts are restored, and what happens to
+/// one that exists on the target. `true` (a bare `--users`) is the library's default mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreUsers {
+    No,
+    Yes,
+    Mode(UsersMode),
+}
+
+impl RestoreUsers {
+    /// The accepted words.
+    pub const WORDS: [&'static str; 5] = ["true", "false", "fail", "skip", "replace"];
+
+    /// The setting: `None` when accounts are not restored.
+    pub fn mode(self) -> Option<UsersMode> {
+        match self {
+            RestoreUsers::No => None,
+            RestoreUsers::Yes => Some(UsersMode::default()),
+            RestoreUsers::Mode(m) => Some(m),
+        }
+    }
+}
+
+impl FromStr for RestoreUsers {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(RestoreUsers::Yes),
+            "false" => Ok(RestoreUsers::No),
+            other => other.parse().map(RestoreUsers::Mode).map_err(|_| {
+                format!(
+                    "invalid users {s:?}: expected true, false or the mode for accounts that \
+                     exist on the target: fail, skip, replace"
+                )
+            }),
+        }
+    }
+}
+
+impl Serialize for RestoreUsers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RestoreUsers::No => s.serialize_bool(false),
+            RestoreUsers::Yes => s.serialize_bool(true),
+            RestoreUsers::Mode(m) => s.serialize_str(&m.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RestoreUsers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Word(String),
+        }
+        match Raw::deserialize(d) {
+            Ok(Raw::Flag(true)) => Ok(RestoreUsers::Yes),
+            Ok(Raw::Flag(false)) => Ok(RestoreUsers::No),
+            Ok(Raw::Word(w)) => w.parse().map_err(serde::de::Error::custom),
+            Err(_) => Err(serde::de::Error::custom(
+                "invalid users: expected true, false, \"fail\", \"skip\" or \"replace\"",
+            )),
+        }
+    }
+}
+
 layer! {
     /// Settings of every command: logging, metrics, hooks, progress (top of the file).
     pub struct GlobalConfig {
@@ -179,7 +248,7 @@ layer! {
         pub exclude_tables: Vec<String>,
         pub rename_database: Vec<String>,
         pub keep_events_enabled: bool,
-        pub users: bool,
+        pub users: RestoreUsers,
         pub threads: usize,
         pub no_binlog: bool,
         pub defer_indexes: bool,

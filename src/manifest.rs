@@ -192,6 +192,10 @@ pub struct Manifest {
     pub source_bytes: Option<u64>,
     pub binlog: Option<Binlog>,
     pub failures: Vec<Failure>,
+    /// With `--users`: the server's own accounts left out of `users.sql.zst` (`'mysql'@'localhost'`,
+    /// `'root'@'%'`…; see [`crate::sql::account::is_system_account`]). Empty in older manifests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system_accounts_left_out: Vec<String>,
     pub databases: Vec<DatabaseEntry>,
     /// In restore order.
     pub files: Vec<ManifestFile>,

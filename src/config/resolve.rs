@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{
     ConfigFile, ConnConfig, DumpConfig, GlobalConfig, ListConfig, LogFormat, ProgressMode,
-    PruneConfig, RestoreConfig, VerifyConfig,
+    PruneConfig, RestoreConfig, RestoreUsers, VerifyConfig,
 };
 use crate::conn::ConnSettings;
 use crate::dump::DumpSettings;
@@ -203,7 +203,7 @@ impl RestoreConfig {
             s.renames = specs.iter().map(|r| rename(r)).collect::<Result<_>>()?;
         }
         set(&mut s.keep_events_enabled, self.keep_events_enabled);
-        set(&mut s.users, self.users);
+        set(&mut s.users, self.users.map(RestoreUsers::mode));
         set(&mut s.threads, self.threads);
         set(&mut s.no_binlog, self.no_binlog);
         set(&mut s.defer_indexes, self.defer_indexes);
@@ -230,7 +230,7 @@ impl RestoreConfig {
                     .collect()
             }),
             keep_events_enabled: Some(s.keep_events_enabled),
-            users: Some(s.users),
+            users: Some(s.users.map_or(RestoreUsers::No, RestoreUsers::Mode)),
             threads: Some(s.threads),
             no_binlog: Some(s.no_binlog),
             defer_indexes: Some(s.defer_indexes),

@@ -147,3 +147,31 @@ fn missing_or_irregular_files_are_errors() {
     assert_eq!(c.list.json, Some(true));
     assert_eq!(c.path.as_deref(), Some(ok.as_path()));
 }
+
+#[test]
+fn restore_users_takes_a_flag_or_a_mode() {
+    use crate::restore::UsersMode;
+    for (value, want) in [
+        ("true", Some(UsersMode::Fail)),
+        ("false", None),
+        ("\"fail\"", Some(UsersMode::Fail)),
+        ("\"skip\"", Some(UsersMode::Skip)),
+        ("\"replace\"", Some(UsersMode::Replace)),
+    ] {
+        let c = parse(&format!("[restore]\nusers = {value}\n")).unwrap();
+        let mut s = crate::restore::RestoreSettings::default();
+        c.restore.clone().apply(&mut s).unwrap();
+        assert_eq!(s.users, want, "{value}");
+        // What config check prints parses back to the same.
+        let e = c.effective().unwrap();
+        let text = toml::to_string(&e).unwrap();
+        let again = ConfigFile::parse(Path::new("printed"), &text).unwrap();
+        let mut s2 = crate::restore::RestoreSettings::default();
+        again.restore.apply(&mut s2).unwrap();
+        assert_eq!(s2.users, want, "{text}");
+    }
+    let e = parse("[restore]\nusers = \"merge\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(":2: ") && e.contains("replace"), "{e}");
+}

@@ -322,9 +322,11 @@ fn read_all(
         object_results = Some(write_objects(main, dir, settings, catalog));
         Ok(())
     })?;
-    let (object_files, object_failures) = object_results.unwrap_or_else(|| Ok((vec![], vec![])))?;
+    let (object_files, object_failures, system_accounts) =
+        object_results.unwrap_or_else(|| Ok((vec![], vec![], vec![])))?;
     results.files.extend(object_files);
     results.failures.extend(object_failures);
+    results.system_accounts = system_accounts;
     for w in workers.iter_mut().flatten() {
         if settings.consistency == Consistency::Snapshot {
             let _ = snapshot::end_snapshot(w);
@@ -418,7 +420,8 @@ fn begin(
     }
 }
 
-type ObjectFiles = (Vec<DumpedFile>, Vec<Failure>);
+/// Object files, the objects that failed, the system accounts left out.
+type ObjectFiles = (Vec<DumpedFile>, Vec<Failure>, Vec<String>);
 
 fn write_objects(
     main: &mut Conn,
@@ -441,7 +444,7 @@ fn write_objects(
     if settings.users {
         w.users(catalog)?;
     }
-    Ok((w.files, w.failures))
+    Ok((w.files, w.failures, w.system_accounts))
 }
 
 /// Restore order of a file kind.
@@ -471,6 +474,7 @@ fn build_manifest(
         files,
         mut tables,
         failures,
+        system_accounts,
     } = results;
     // Views keep the dependency order they were written in; everything else sorts by name.
     let mut indexed: Vec<(usize, DumpedFile)> = files.into_iter().enumerate().collect();
@@ -519,6 +523,7 @@ fn build_manifest(
         source_bytes: None,
         binlog,
         failures,
+        system_accounts_left_out: system_accounts,
         databases,
         files: indexed
             .into_iter()

@@ -9,6 +9,7 @@ use crate::dump::DumpedFile;
 use crate::error::{Error, QueryContext, Result};
 use crate::manifest::{Failure, FileKind};
 use crate::schema::{self, Catalog, TableInfo};
+use crate::sql::account::{is_system_account, Account};
 use crate::sql::grant::{grant_target, GrantTarget};
 use crate::sql::ident::{file_name, qualified, quote_ident, quote_string};
 use crate::sql::script::{header, object_block, ObjectSession, Session};
@@ -22,6 +23,8 @@ pub struct ObjectWriter<'a> {
     pub failures: Vec<Failure>,
     /// Current default collation of each database.
     collations: BTreeMap<String, String>,
+    /// The server's own accounts, left out of `users.sql.zst`, as `'user'@'host'`.
+    pub system_accounts: Vec<String>,
 }
 
 fn failure(kind: &str, database: Option<&str>, name: &str, error: String) -> Failure {
@@ -42,6 +45,7 @@ impl<'a> ObjectWriter<'a> {
             files: Vec::new(),
             failures: Vec::new(),
             collations: BTreeMap::new(),
+            system_accounts: Vec::new(),
         }
     }
 
@@ -359,12 +363,19 @@ impl<'a> ObjectWriter<'a> {
         Ok(())
     }
 
-    /// Accounts and roles with their grants, system accounts and `root` left out. Grants on tables
+    /// Accounts and roles with their grants, the server's own accounts left out (see
+    /// [`is_system_account`]; they are listed in the manifest). Grants on tables
     /// or routines that are not in this dump are left out too (they cannot be restored without their
     /// object); the file names each one in a comment.
     pub fn users(&mut self, catalog: &Catalog) -> Result<()> {
         let accounts = match list_accounts(self.conn) {
-            Ok(a) => a,
+            Ok((accounts, system)) => {
+                for a in &system {
+                    log::info!("a system account, left out of users.sql: {a}");
+                }
+                self.system_accounts = system;
+                accounts
+            }
             Err(e) => {
                 self.failed("users", None, "accounts", e)?;
                 return Ok(());
@@ -453,17 +464,12 @@ fn dumped(catalog: &Catalog, target: &GrantTarget) -> bool {
     }
 }
 
-/// Accounts that belong to the server itself, never dumped.
-const SYSTEM_ACCOUNTS: [&str; 6] = [
-    "root",
-    "mariadb.sys",
-    "mysql.sys",
-    "mysql.session",
-    "mysql.infoschema",
-    "PUBLIC",
-];
+/// An account to dump: user, host, whether it is a role.
+type AccountRow = (String, String, bool);
 
-fn list_accounts(conn: &mut Conn) -> Result<Vec<(String, String, bool)>> {
+/// Every account of the server: those to dump (user, host, is a role) and the system accounts
+/// left out, as `'user'@'host'`.
+fn list_accounts(conn: &mut Conn) -> Result<(Vec<AccountRow>, Vec<String>)> {
     let rows: Vec<Row> = conn
         .query("SELECT User, Host, is_role FROM mysql.user ORDER BY is_role DESC, User, Host")
         .or_else(|e| {
@@ -474,15 +480,22 @@ fn list_accounts(conn: &mut Conn) -> Result<Vec<(String, String, bool)>> {
             conn.query("SELECT User, Host, 'N' FROM mysql.user ORDER BY User, Host")
         })
         .map_err(|e| Error::object("accounts (mysql.user)", e))?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let user = schema::text(r, 0);
-            let host = schema::text(r, 1);
-            let role = schema::text(r, 2).eq_ignore_ascii_case("Y");
-            (!SYSTEM_ACCOUNTS.contains(&user.as_str())).then_some((user, host, role))
-        })
-        .collect())
+    let (mut dumped, mut system) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let user = schema::text(r, 0);
+        let host = schema::text(r, 1);
+        let role = schema::text(r, 2).eq_ignore_ascii_case("Y");
+        if is_system_account(&user, &host) {
+            let account = Account {
+                user,
+                host: (!role).then_some(host),
+            };
+            system.push(account.to_string());
+        } else {
+            dumped.push((user, host, role));
+        }
+    }
+    Ok((dumped, system))
 }
 
 /// `PACKAGE BODY` → `Package Body`, the column name `SHOW CREATE` uses.

@@ -125,6 +125,7 @@ mod tests {
             source_bytes: source,
             binlog: None,
             failures: vec![],
+            system_accounts_left_out: vec![],
             databases: vec![],
             files: vec![ManifestFile {
                 path: "d/t.sql.zst".into(),

@@ -38,6 +38,8 @@ pub(super) struct Results {
     pub files: Vec<DumpedFile>,
     pub tables: Vec<(String, TableEntry)>,
     pub failures: Vec<Failure>,
+    /// The system accounts left out of `users.sql.zst`.
+    pub system_accounts: Vec<String>,
 }
 
 impl Results {

@@ -173,6 +173,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
                 gtid,
             }),
             failures,
+            system_accounts_left_out: Vec::new(),
             databases,
             files,
         },
@@ -321,6 +322,7 @@ fn full_manifest() -> Manifest {
         "status": "partial", "consistency": "snapshot", "run_id": "r1", "source_bytes": 5,
         "binlog": {"file": "b.000001", "position": 4, "gtid": "0-1-2"},
         "failures": [{"kind": "view", "database": "d", "name": "v", "error": "e"}],
+        "system_accounts_left_out": ["'mysql'@'localhost'"],
         "databases": [{"name": "d", "tables": [{"name": "t", "rows": 2, "bytes": 9,
             "fingerprint": "f", "history": true}], "objects": ["view v"]}],
         "files": [{"path": "d/t.sql.zst", "sha256": "00", "bytes": 1, "sql_bytes": 2,
@@ -348,6 +350,7 @@ fn optional(path: &[String]) -> (bool, bool) {
         "databases" => {
             (path.len() == 3 && last == "objects") || (path.len() == 5 && last == "history")
         }
+        "system_accounts_left_out" => path.len() == 1,
         _ => false,
     };
     (nullable || defaulted, nullable)

@@ -6,6 +6,7 @@ mod huge;
 pub mod load;
 pub mod rewrite;
 mod schema;
+pub mod users;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use crate::verify::files;
 
 use load::{load_file, LoadFailure};
 use rewrite::Rename;
+pub use users::UsersMode;
 
 /// Everything a restore needs to know, resolved by the caller; `Default` gives mybak's defaults.
 #[derive(Debug, Clone)]
@@ -42,7 +44,9 @@ pub struct RestoreSettings {
     pub defer_indexes: bool,
     pub drop_existing: bool,
     pub allow_partial: bool,
-    pub users: bool,
+    /// Restore the accounts file too, and what to do with an account that exists on the target;
+    /// `None`: accounts are not restored.
+    pub users: Option<UsersMode>,
     /// Events of a renamed database are created disabled unless this is set (two copies of a
     /// scheduled job on one server are a surprise).
     pub keep_events_enabled: bool,
@@ -60,7 +64,7 @@ impl Default for RestoreSettings {
             defer_indexes: false,
             drop_existing: false,
             allow_partial: false,
-            users: false,
+            users: None,
             keep_events_enabled: false,
         }
     }
@@ -116,13 +120,13 @@ fn plan<'m>(manifest: &'m Manifest, settings: &RestoreSettings) -> Result<Plan<'
         log::warn!("{warning}");
     }
     let selected = |f: &&ManifestFile| match (&f.database, &f.table, f.kind) {
-        (_, _, FileKind::Users) => settings.users,
+        (_, _, FileKind::Users) => settings.users.is_some(),
         (Some(db), Some(t), _) => settings.filter.table(db, t),
         (Some(db), None, _) => settings.filter.database(db),
         (None, _, _) => false,
     };
     let files: Vec<&ManifestFile> = manifest.files.iter().filter(selected).collect();
-    if settings.users && !files.iter().any(|f| f.kind == FileKind::Users) {
+    if settings.users.is_some() && !files.iter().any(|f| f.kind == FileKind::Users) {
         return Err(Error::Settings(
             "--users: this dump holds no accounts (it was taken without --users)".to_string(),
         ));
@@ -183,6 +187,10 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
     let mut main = connect(settings)?;
     let max_packet = max_allowed_packet(&mut main)?;
     check_statement_sizes(&plan, max_packet)?;
+    let accounts = match settings.users {
+        Some(mode) => users::plan_accounts(&mut main, &settings.dir, &plan.files, mode)?,
+        None => users::AccountPlan::default(),
+    };
     prepare_targets(&mut main, &plan, settings.drop_existing)?;
 
     let total = crate::units::total(plan.files.iter().map(|f| f.sql_bytes));
@@ -194,6 +202,7 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
         progress,
         outcome: Mutex::new(RestoreOutcome::default()),
         huge: Mutex::new(()),
+        accounts,
     };
     let deferred = schema::create_tables(&mut run, &mut main)?;
     run.load_data(deferred)?;
@@ -314,6 +323,8 @@ struct Run<'a> {
     outcome: Mutex<RestoreOutcome>,
     /// Held while a file with huge statements loads: one such statement in memory at once.
     huge: Mutex<()>,
+    /// What happens to the accounts of the dump.
+    accounts: users::AccountPlan,
 }
 
 impl Run<'_> {
@@ -361,7 +372,9 @@ impl Run<'_> {
             self.settings.keep_events_enabled,
         );
         let mut edit = |sql: &str| -> Option<String> {
-            if self.skip_grant(file, sql) {
+            if self.skip_grant(file, sql)
+                || (file.kind == FileKind::Users && self.accounts.skips(sql))
+            {
                 return Some(String::new());
             }
             let edited = extra(sql);
@@ -410,8 +423,28 @@ impl Run<'_> {
                     | FileKind::Users
             )
         }) {
+            if file.kind == FileKind::Users {
+                self.prepare_accounts(conn, file);
+            }
             self.load(conn, file, &mut |_| None);
         }
+    }
+
+    /// Before the accounts file: says what happens to existing and system accounts, and drops
+    /// those `--users=replace` recreates.
+    fn prepare_accounts(&self, conn: &mut Conn, file: &ManifestFile) {
+        let failures = users::drop_replaced(conn, &self.accounts);
+        self.record(|o| {
+            o.warnings.extend(self.accounts.warnings.iter().cloned());
+            for (account, error) in failures {
+                o.failures.push(LoadFailure {
+                    path: file.path.clone(),
+                    line: 0,
+                    offset: 0,
+                    error: format!("dropping {account} to replace it: {error}"),
+                });
+            }
+        });
     }
 
     /// Rows, in parallel over `threads` connections, largest files first; each table's deferred

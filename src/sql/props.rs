@@ -308,6 +308,7 @@ proptest! {
         ],
     ) {
         let _ = super::grant::grant_target(&text);
+        let _ = (super::account::grantee(&text), super::account::created_account(&text));
         let edited = super::create::without_auto_increment_option(&text);
         if edited != text {
             prop_assert!(edited.len() < text.len());

@@ -36,6 +36,7 @@ pub(crate) fn manifest(started_at: &str, status: Status) -> Manifest {
         source_bytes: None,
         binlog: None,
         failures: vec![],
+        system_accounts_left_out: vec![],
         databases: vec![],
         files: vec![],
     }

@@ -89,7 +89,7 @@ pub fn restore_test(
         defer_indexes: false,
         drop_existing: false,
         allow_partial: true,
-        users: false,
+        users: None,
         // Every database is renamed, so its events are created disabled: they never run on the
         // scratch server.
         keep_events_enabled: false,

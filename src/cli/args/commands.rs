@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 
-use mybak::config::{DumpConfig, ListConfig, PruneConfig, RestoreConfig, VerifyConfig};
+use mybak::config::{
+    DumpConfig, ListConfig, PruneConfig, RestoreConfig, RestoreUsers, VerifyConfig,
+};
 use mybak::manifest::Consistency;
 use mybak::units::{ByteSize, FileMode, Span};
 
@@ -26,6 +28,10 @@ pub struct SelectArgs {
     /// Tables to leave out, as DB.TABLE globs.
     #[arg(long, value_delimiter = ',', help_heading = "Selection")]
     pub exclude_tables: Vec<String>,
+}
+
+fn restore_users() -> impl TypedValueParser<Value = RestoreUsers> {
+    PossibleValuesParser::new(RestoreUsers::WORDS).try_map(|s| s.parse::<RestoreUsers>())
 }
 
 fn consistency() -> impl TypedValueParser<Value = Consistency> {
@@ -192,9 +198,19 @@ pub struct RestoreArgs {
     /// so that a scheduled job does not run twice on one server).
     #[arg(long, help_heading = "Selection")]
     pub keep_events_enabled: bool,
-    /// Also restore accounts, roles and grants.
-    #[arg(long, help_heading = "Selection")]
-    pub users: bool,
+    /// Also restore accounts, roles and grants. An account that exists on the target: --users=fail
+    /// (what a bare --users does) stops before anything is restored, naming it; --users=skip leaves
+    /// it and its grants as they are; --users=replace drops it and recreates it from the dump.
+    #[arg(
+        long,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = restore_users(),
+        help_heading = "Selection"
+    )]
+    pub users: Option<RestoreUsers>,
     /// Parallel connections for the rows (default: number of CPUs).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -222,7 +238,7 @@ impl RestoreArgs {
             exclude_tables: list(&self.select.exclude_tables),
             rename_database: list(&self.rename_database),
             keep_events_enabled: flag(self.keep_events_enabled),
-            users: flag(self.users),
+            users: self.users,
             threads: self.threads,
             no_binlog: flag(self.no_binlog),
             defer_indexes: flag(self.defer_indexes),

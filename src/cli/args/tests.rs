@@ -124,3 +124,41 @@ fn every_flag_of_every_command_has_a_config_key() {
     }
     assert!(checked > 60, "only {checked} flags checked");
 }
+
+#[test]
+fn users_takes_an_optional_mode_after_an_equals_sign() {
+    use mybak::config::RestoreUsers;
+    use mybak::restore::UsersMode;
+    let users = |args: &[&str]| {
+        let mut all = vec!["mybak", "restore"];
+        all.extend_from_slice(args);
+        match parse(&all).unwrap().command {
+            Command::Restore(r) => (r.users, r.dir),
+            _ => unreachable!(),
+        }
+    };
+    let dir = std::path::PathBuf::from("/d");
+    assert_eq!(users(&["/d"]), (None, dir.clone()));
+    assert_eq!(
+        users(&["/d", "--users"]),
+        (Some(RestoreUsers::Yes), dir.clone())
+    );
+    // A bare --users never takes the dump directory as its value.
+    assert_eq!(
+        users(&["--users", "/d"]),
+        (Some(RestoreUsers::Yes), dir.clone())
+    );
+    for (word, mode) in [
+        ("fail", UsersMode::Fail),
+        ("skip", UsersMode::Skip),
+        ("replace", UsersMode::Replace),
+    ] {
+        let arg = format!("--users={word}");
+        assert_eq!(
+            users(&["/d", &arg]),
+            (Some(RestoreUsers::Mode(mode)), dir.clone())
+        );
+    }
+    assert_eq!(RestoreUsers::Yes.mode(), Some(UsersMode::Fail));
+    assert!(parse(&["mybak", "restore", "/d", "--users=merge"]).is_err());
+}
