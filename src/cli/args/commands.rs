@@ -62,7 +62,8 @@ pub struct DumpArgs {
     pub local_time: bool,
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Also dump accounts, roles and grants (users.sql.zst).
+    /// Also dump accounts, roles and grants (users.sql.zst); the server's own accounts (root,
+    /// mariadb.sys, mysql@localhost, debian-sys-maint…) are left out and listed in the manifest.
     #[arg(long, help_heading = "Selection")]
     pub users: bool,
     /// How one point in time is had: snapshot (needs RELOAD), per-table or none (default snapshot).

@@ -52,13 +52,16 @@ pub const RESTORE: &str = "\
 Every file is checked (size, SHA-256, manifest) before any SQL is sent; a target database that
 exists and holds anything needs --drop-existing. With --rename-database, qualified references to
 renamed databases in views, routines, triggers, events and tables follow the rename, and the
-copy's events are created DISABLED (--keep-events-enabled: as dumped). Exit 0 when all was
-restored, 1 when something failed, 2 when nothing was sent.
+copy's events are created DISABLED (--keep-events-enabled: as dumped). With --users, accounts that
+exist on the target stop the restore before anything is sent (--users=fail, the default), stay as
+they are (--users=skip) or are dropped and recreated from the dump (--users=replace). Exit 0 when
+all was restored, 1 when something failed, 2 when nothing was sent.
 
 Examples:
   mybak restore /db_backups/2026-11-26T00-00-00 --threads 4
   mybak restore DUMP --databases shop --rename-database shop=shop_copy
-  mybak restore DUMP --defer-indexes --no-binlog --drop-existing";
+  mybak restore DUMP --defer-indexes --no-binlog --drop-existing
+  mybak restore DUMP --users=skip";
 
 /// Shown after `mybak verify --help`.
 pub const VERIFY: &str = "\
