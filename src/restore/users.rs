@@ -171,3 +171,48 @@ pub(super) fn drop_replaced(conn: &mut Conn, plan: &AccountPlan) -> Vec<(String,
     }
     failures
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_and_print_the_same_words() {
+        for word in UsersMode::WORDS {
+            let m: UsersMode = word.parse().unwrap();
+            assert_eq!(m.to_string(), word);
+        }
+        assert_eq!(UsersMode::default(), UsersMode::Fail);
+        assert!("merge"
+            .parse::<UsersMode>()
+            .unwrap_err()
+            .contains("replace"));
+    }
+
+    #[test]
+    fn the_lines_of_skipped_accounts_are_skipped() {
+        let mut plan = AccountPlan::default();
+        assert!(!plan.skips("CREATE USER `app`@`%`"));
+        plan.skip.insert(Account {
+            user: "app".into(),
+            host: Some("%".into()),
+        });
+        plan.skip.insert(Account {
+            user: "r".into(),
+            host: None,
+        });
+        for (sql, want) in [
+            ("CREATE USER `app`@`%` IDENTIFIED BY PASSWORD '*X'", true),
+            ("GRANT SELECT ON `d`.* TO `app`@`%`", true),
+            ("GRANT `r` TO `app`@`%`", true),
+            ("GRANT `r` TO `other`@`%`", false),
+            ("GRANT USAGE ON *.* TO `r`", true),
+            ("CREATE ROLE `r`", true),
+            ("SET DEFAULT ROLE `r` FOR `app`@`%`", true),
+            ("CREATE USER `app`@`localhost`", false),
+            ("FLUSH PRIVILEGES", false),
+        ] {
+            assert_eq!(plan.skips(sql), want, "{sql}");
+        }
+    }
+}

@@ -126,6 +126,66 @@ impl<'a> Scanner<'a> {
     }
 }
 
+impl Scanner<'_> {
+    /// Skips a comment at the cursor (`#…`, `-- …`, `/* … */`), or only the opener of an
+    /// executable comment (`/*!50003`, `/*M!100100`), whose code is read as code. Returns
+    /// whether there was one.
+    fn skip_comment(&mut self) -> bool {
+        match (self.peek(0), self.peek(1)) {
+            (Some('#'), _) => self.skip_line(),
+            (Some('-'), Some('-'))
+                if self
+                    .peek(2)
+                    .is_none_or(|c| c.is_whitespace() || c.is_control()) =>
+            {
+                self.skip_line()
+            }
+            (Some('/'), Some('*')) => {
+                let executable = match (self.peek(2), self.peek(3)) {
+                    (Some('!'), _) => Some(3),
+                    (Some('M'), Some('!')) => Some(4),
+                    _ => None,
+                };
+                if let Some(n) = executable {
+                    self.i += n;
+                    while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
+                        self.i += 1;
+                    }
+                } else {
+                    self.i += 2;
+                    while let Some(c) = self.peek(0) {
+                        self.i += 1;
+                        if c == '*' && self.peek(0) == Some('/') {
+                            self.i += 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Skips a variable at the cursor (`@x`, `@@session.x`, `@'x'`, `` @`x` ``).
+    fn variable(&mut self, backslash: bool) {
+        self.i += 1;
+        if self.peek(0) == Some('@') {
+            self.i += 1;
+        }
+        match self.peek(0) {
+            Some(q @ ('`' | '\'' | '"')) => {
+                self.quoted(q, q != '`' && backslash);
+            }
+            _ => {
+                while self.peek(0).is_some_and(|c| is_word_char(c) || c == '.') {
+                    self.i += 1;
+                }
+            }
+        }
+    }
+}
+
 /// The significant tokens of `text`: whitespace and comments left out, the code inside executable
 /// comments (`/*!50003 … */`, `/*M!100100 … */`) kept.
 fn tokens(text: &str, dialect: Dialect) -> Vec<Token> {
@@ -133,46 +193,15 @@ fn tokens(text: &str, dialect: Dialect) -> Vec<Token> {
     let mut out = Vec::new();
     let backslash = !dialect.no_backslash_escapes;
     while let Some(c) = s.peek(0) {
+        if c.is_whitespace() {
+            s.i += 1;
+            continue;
+        }
+        if s.skip_comment() {
+            continue;
+        }
         let start = s.pos();
         let (kind, name) = match c {
-            c if c.is_whitespace() => {
-                s.i += 1;
-                continue;
-            }
-            '#' => {
-                s.skip_line();
-                continue;
-            }
-            '-' if s.peek(1) == Some('-')
-                && s.peek(2)
-                    .is_none_or(|c| c.is_whitespace() || c.is_control()) =>
-            {
-                s.skip_line();
-                continue;
-            }
-            '/' if s.peek(1) == Some('*') => {
-                let executable = match (s.peek(2), s.peek(3)) {
-                    (Some('!'), _) => Some(3),
-                    (Some('M'), Some('!')) => Some(4),
-                    _ => None,
-                };
-                if let Some(n) = executable {
-                    s.i += n;
-                    while s.peek(0).is_some_and(|c| c.is_ascii_digit()) {
-                        s.i += 1;
-                    }
-                } else {
-                    s.i += 2;
-                    while let Some(c) = s.peek(0) {
-                        s.i += 1;
-                        if c == '*' && s.peek(0) == Some('/') {
-                            s.i += 1;
-                            break;
-                        }
-                    }
-                }
-                continue;
-            }
             '`' => (Kind::Quoted, s.quoted('`', false)),
             '"' if dialect.ansi_quotes => (Kind::Quoted, s.quoted('"', false)),
             '\'' | '"' => {
@@ -180,20 +209,7 @@ fn tokens(text: &str, dialect: Dialect) -> Vec<Token> {
                 (Kind::Str, String::new())
             }
             '@' => {
-                s.i += 1;
-                if s.peek(0) == Some('@') {
-                    s.i += 1;
-                }
-                match s.peek(0) {
-                    Some(q @ ('`' | '\'' | '"')) => {
-                        s.quoted(q, q != '`' && backslash);
-                    }
-                    _ => {
-                        while s.peek(0).is_some_and(|c| is_word_char(c) || c == '.') {
-                            s.i += 1;
-                        }
-                    }
-                }
+                s.variable(backslash);
                 (Kind::Var, String::new())
             }
             '.' => {
