@@ -9,7 +9,7 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, QueryContext, Result};
+use crate::error::{Error, Result};
 use crate::manifest::{FileKind, ManifestFile};
 use crate::sql::account::{created_account, grantee, is_system_account, Account};
 use crate::sql::ident::{quote_ident, quote_string};
@@ -90,7 +90,13 @@ fn dumped_accounts(dir: &std::path::Path, file: &ManifestFile) -> Result<Vec<(Ac
 /// The accounts that exist on the target, as (user, host); a role has host `''`.
 fn existing_accounts(conn: &mut Conn) -> Result<Vec<(String, String)>> {
     conn.query("SELECT User, Host FROM mysql.user")
-        .context(|| "reading the target's accounts (mysql.user)".to_string())
+        .map_err(|e| {
+            Error::Settings(format!(
+                "--users: cannot read the target's accounts to check which exist ({}); it needs \
+                 SELECT on mysql.user; nothing was restored",
+                crate::error::server_message(&e)
+            ))
+        })
 }
 
 /// Decides, before any statement runs, what happens to each account of the dump: system accounts
