@@ -126,3 +126,59 @@ fn system_accounts_stay_out_and_existing_accounts_follow_the_mode() {
         lines(&src, &format!("SHOW GRANTS FOR '{role}'"))
     );
 }
+
+/// A dump taken before system accounts were left out holds Debian's `mysql`@`localhost`: restoring
+/// it leaves the target's own alone, with a warning, instead of failing.
+#[test]
+fn a_system_account_in_an_older_dump_is_left_alone() {
+    let server = Server::start_new();
+    let db = unique_name("old");
+    let app = unique_name("app");
+    server.exec(&format!(
+        "CREATE USER IF NOT EXISTS 'mysql'@'localhost' IDENTIFIED VIA unix_socket;
+         CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY);
+         CREATE USER '{app}'@'localhost'; GRANT SELECT ON {db}.* TO '{app}'@'localhost';"
+    ));
+    let root = tempfile::tempdir().unwrap();
+    let dir = dump_databases(&server, root.path(), &db, &["--users"]);
+    // Put the system account back in, as older versions wrote it.
+    let text = users_sql(&dir).replacen(
+        "CREATE USER ",
+        "CREATE USER `mysql`@`localhost` IDENTIFIED VIA unix_socket;\nCREATE USER ",
+        1,
+    );
+    let packed = zstd::encode_all(text.as_bytes(), 1).unwrap();
+    std::fs::write(dir.join("users.sql.zst"), &packed).unwrap();
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest = common::client::read_manifest(&dir);
+    for f in manifest["files"].as_array_mut().unwrap() {
+        if f["path"] == "users.sql.zst" {
+            f["sql_bytes"] = text.len().into();
+        }
+    }
+    manifest
+        .as_object_mut()
+        .unwrap()
+        .remove("system_accounts_left_out");
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_string_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    common::rechecksum(&dir, "users.sql.zst", &packed);
+
+    server.exec(&format!(
+        "DROP DATABASE {db}; DROP USER '{app}'@'localhost'"
+    ));
+    let out = restore(&server, &dir, &["--users"]);
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("'mysql'@'localhost': a system account"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        lines(&server, &format!("SHOW GRANTS FOR '{app}'@'localhost'")).len(),
+        2
+    );
+}
