@@ -281,6 +281,14 @@ proptest! {
         if let Some(out) = got {
             prop_assert_ne!(&out, &text);
         }
+        // A quoted qualified reference always follows, whatever the names hold.
+        if !from.is_empty() && from != to {
+            let q = format!("SELECT {}.t, 'x' FROM y", quote_ident(&from));
+            prop_assert_eq!(
+                rewrite_references(&q, &renames, dialect),
+                Some(format!("SELECT {}.t, 'x' FROM y", quote_ident(&to)))
+            );
+        }
         let _ = disable_event(&text, dialect);
         let mut d = Dialect::default();
         d.observe(&text);
