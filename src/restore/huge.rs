@@ -39,23 +39,51 @@ fn literals(inner: &[u8]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// A big literal that goes as a parameter: where its literal starts (after any introducer), and
+/// the character set of a `_charset 0x…` literal other than `_binary`.
+#[derive(Debug, PartialEq)]
+struct Parameter<'a> {
+    skip: usize,
+    charset: Option<&'a str>,
+}
+
 /// Whether `lit` is a big literal that can go as a parameter: a plain `'…'` string or a hex
-/// literal (`_binary` strings too); its start after any `_binary`. Literals with another
-/// character set introducer stay text.
-fn parameter_start(lit: &[u8]) -> Option<usize> {
+/// literal (`_binary` strings too), or a hex literal with another character set's introducer
+/// (raw bytes of a lossy character set: the parameter is relabelled with that character set).
+/// Strings with another introducer stay text.
+fn parameter(lit: &[u8]) -> Option<Parameter<'_>> {
     if lit.len() < BIG_VALUE {
         return None;
     }
     let lead = lit.len() - lit.trim_ascii_start().len();
     let body = lit.get(lead..)?;
-    let (skip, body) = match body.strip_prefix(b"_binary") {
-        Some(rest) => {
-            let spaces = rest.len() - rest.trim_ascii_start().len();
-            (lead + 7 + spaces, rest.trim_ascii_start())
-        }
-        None => (lead, body),
+    let Some(rest) = body.strip_prefix(b"_") else {
+        let plain = matches!(body.first(), Some(b'\'' | b'0' | b'X' | b'x'));
+        return plain.then_some(Parameter {
+            skip: lead,
+            charset: None,
+        });
     };
-    matches!(body.first(), Some(b'\'' | b'0' | b'X' | b'x')).then_some(skip)
+    let name_len = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    let name = std::str::from_utf8(rest.get(..name_len)?).ok()?;
+    let after = rest.get(name_len..)?;
+    let value = after.trim_ascii_start();
+    let skip = lead + 1 + name_len + (after.len() - value.len());
+    if name.eq_ignore_ascii_case("binary") {
+        let ok = matches!(value.first(), Some(b'\'' | b'0' | b'X' | b'x'));
+        return ok.then_some(Parameter {
+            skip,
+            charset: None,
+        });
+    }
+    let hex = value.starts_with(b"0x") || value.starts_with(b"X'") || value.starts_with(b"x'");
+    (hex && !name.is_empty()).then_some(Parameter {
+        skip,
+        charset: Some(name),
+    })
 }
 
 /// Decodes literal `buf` (exactly the literal) in place into the bytes it stands for.
@@ -115,10 +143,14 @@ fn plan(sql: &[u8]) -> Option<(String, Vec<std::ops::Range<usize>>)> {
             text.push(',');
         }
         let lit = inner.get(range.clone())?;
-        match parameter_start(lit) {
-            Some(skip) => {
-                text.push('?');
-                big.push(inner_start + range.start + skip..inner_start + range.end);
+        match parameter(lit) {
+            Some(p) => {
+                match p.charset {
+                    // The parameter's bytes, taken as they are, in the literal's character set.
+                    Some(cs) => text.push_str(&format!("CONVERT(CAST(? AS BINARY) USING {cs})")),
+                    None => text.push('?'),
+                }
+                big.push(inner_start + range.start + p.skip..inner_start + range.end);
             }
             None => text.push_str(std::str::from_utf8(lit).ok()?),
         }
@@ -164,8 +196,8 @@ mod tests {
         );
         assert!(text(&two_rows).is_some());
         let latin1 = format!(
-            "INSERT INTO `t` VALUES (_latin1 0x{})",
-            "E9".repeat(BIG_VALUE)
+            "INSERT INTO `t` VALUES (_latin1 '{}')",
+            "e".repeat(BIG_VALUE)
         );
         assert!(text(&latin1).is_some());
         assert!(text("DROP TABLE t").is_some());
@@ -177,5 +209,34 @@ mod tests {
         let p = prepare(binary.into_bytes()).unwrap();
         assert_eq!(p.sql, "INSERT INTO `t` VALUES (2,?)");
         assert_eq!(p.params, vec![mysql::Value::Bytes(vec![b'z'; BIG_VALUE])]);
+    }
+
+    #[test]
+    fn big_hex_literals_with_an_introducer_keep_their_charset() {
+        let sql = format!(
+            "INSERT INTO `t` (`a`,`b`,`c`) VALUES\n(1,_sjis 0x{},_ucs2  X'{}')",
+            "835C5C27".repeat(BIG_VALUE / 8),
+            "0041".repeat(BIG_VALUE / 4)
+        );
+        let p = prepare(sql.into_bytes()).unwrap();
+        assert_eq!(
+            p.sql,
+            "INSERT INTO `t` (`a`,`b`,`c`) VALUES\n(1,CONVERT(CAST(? AS BINARY) USING sjis),\
+             CONVERT(CAST(? AS BINARY) USING ucs2))"
+        );
+        assert_eq!(
+            p.params,
+            vec![
+                mysql::Value::Bytes([0x83, 0x5C, 0x5C, 0x27].repeat(BIG_VALUE / 8)),
+                mysql::Value::Bytes([0x00, 0x41].repeat(BIG_VALUE / 4)),
+            ]
+        );
+        let bad = format!(
+            "INSERT INTO `t` VALUES (_sjis 0x{}G)",
+            "AB".repeat(BIG_VALUE)
+        );
+        assert_eq!(prepare(bad.into_bytes()).err(), Some(Vec::new()));
+        let odd = format!("INSERT INTO `t` VALUES (_ 0x{})", "AB".repeat(BIG_VALUE));
+        assert!(prepare(odd.into_bytes()).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! SQL text: identifiers, value literals, INSERT statements and self-contained scripts.
 
+pub mod charset;
 pub mod create;
 pub mod grant;
 pub mod ident;
