@@ -108,12 +108,12 @@ pub fn prepare(sql: Vec<u8>) -> Result<Prepared, Vec<u8>> {
     let (text, big) = plan;
     let params = if let [only] = big.as_slice() {
         let mut sql = sql;
-        sql.truncate(only.end);
-        sql.drain(..only.start);
-        vec![decode(sql)]
+        sql.truncate(only.range.end);
+        sql.drain(..only.range.start);
+        vec![only.take(sql)]
     } else {
         big.iter()
-            .map(|r| decode(sql.get(r.clone()).unwrap_or_default().to_vec()))
+            .map(|b| b.take(sql.get(b.range.clone()).unwrap_or_default().to_vec()))
             .collect()
     };
     let params: Option<Vec<mysql::Value>> = params
@@ -126,8 +126,55 @@ pub fn prepare(sql: Vec<u8>) -> Result<Prepared, Vec<u8>> {
     }
 }
 
-/// The prepared statement's text and the byte ranges of the big literals in `sql`.
-fn plan(sql: &[u8]) -> Option<(String, Vec<std::ops::Range<usize>>)> {
+/// A big literal of a statement that becomes a parameter.
+#[derive(Debug)]
+struct Big {
+    /// Where the literal is in the statement (after any introducer).
+    range: std::ops::Range<usize>,
+    /// The parameter is the literal's hex digits (`UNHEX(?)`), not the bytes it stands for.
+    digits: bool,
+}
+
+impl Big {
+    /// The parameter's value from the literal `buf`.
+    fn take(&self, buf: Vec<u8>) -> Option<Vec<u8>> {
+        if self.digits {
+            hex_digits(buf)
+        } else {
+            decode(buf)
+        }
+    }
+}
+
+/// The digits of hex literal `buf` (`0x…` or `X'…'`), in place, an even number of them (a
+/// leading `0` added, as the server reads `0xABC`); `None` when `buf` is no such literal.
+fn hex_digits(mut buf: Vec<u8>) -> Option<Vec<u8>> {
+    let trailing = buf.len() - buf.trim_ascii_end().len();
+    buf.truncate(buf.len() - trailing);
+    let quoted = matches!(buf.first(), Some(b'X' | b'x'));
+    if quoted {
+        if buf.get(1) != Some(&b'\'') || buf.last() != Some(&b'\'') || buf.len() < 3 {
+            return None;
+        }
+        buf.pop();
+    } else if !buf.starts_with(b"0x") {
+        return None;
+    }
+    buf.drain(..2);
+    if buf.is_empty() || !buf.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    if buf.len() % 2 == 1 {
+        if quoted {
+            return None;
+        }
+        buf.insert(0, b'0');
+    }
+    Some(buf)
+}
+
+/// The prepared statement's text and the big literals of `sql`.
+fn plan(sql: &[u8]) -> Option<(String, Vec<Big>)> {
     let (_, rows) = insert_rows(sql)?;
     let [row] = rows.as_slice() else {
         return None;
@@ -145,12 +192,17 @@ fn plan(sql: &[u8]) -> Option<(String, Vec<std::ops::Range<usize>>)> {
         let lit = inner.get(range.clone())?;
         match parameter(lit) {
             Some(p) => {
+                // Raw bytes of another character set go as hex digits: the server would take
+                // a string parameter as utf8mb4 text and convert it (0x5C 0x27 in sjis becomes
+                // 0x815F 0x27), while a binary string converted with CONVERT is only relabelled.
                 match p.charset {
-                    // The parameter's bytes, taken as they are, in the literal's character set.
-                    Some(cs) => text.push_str(&format!("CONVERT(CAST(? AS BINARY) USING {cs})")),
+                    Some(cs) => text.push_str(&format!("CONVERT(UNHEX(?) USING {cs})")),
                     None => text.push('?'),
                 }
-                big.push(inner_start + range.start + p.skip..inner_start + range.end);
+                big.push(Big {
+                    range: inner_start + range.start + p.skip..inner_start + range.end,
+                    digits: p.charset.is_some(),
+                });
             }
             None => text.push_str(std::str::from_utf8(lit).ok()?),
         }
@@ -221,14 +273,14 @@ mod tests {
         let p = prepare(sql.into_bytes()).unwrap();
         assert_eq!(
             p.sql,
-            "INSERT INTO `t` (`a`,`b`,`c`) VALUES\n(1,CONVERT(CAST(? AS BINARY) USING sjis),\
-             CONVERT(CAST(? AS BINARY) USING ucs2))"
+            "INSERT INTO `t` (`a`,`b`,`c`) VALUES\n(1,CONVERT(UNHEX(?) USING sjis),\
+             CONVERT(UNHEX(?) USING ucs2))"
         );
         assert_eq!(
             p.params,
             vec![
-                mysql::Value::Bytes([0x83, 0x5C, 0x5C, 0x27].repeat(BIG_VALUE / 8)),
-                mysql::Value::Bytes([0x00, 0x41].repeat(BIG_VALUE / 4)),
+                mysql::Value::Bytes("835C5C27".repeat(BIG_VALUE / 8).into_bytes()),
+                mysql::Value::Bytes("0041".repeat(BIG_VALUE / 4).into_bytes()),
             ]
         );
         let bad = format!(
@@ -238,5 +290,25 @@ mod tests {
         assert_eq!(prepare(bad.into_bytes()).err(), Some(Vec::new()));
         let odd = format!("INSERT INTO `t` VALUES (_ 0x{})", "AB".repeat(BIG_VALUE));
         assert!(prepare(odd.into_bytes()).is_err());
+    }
+
+    #[test]
+    fn hex_digits_table() {
+        let cases: &[(&[u8], Option<&[u8]>)] = &[
+            (b"0xAB", Some(b"AB")),
+            (b"0xABC  ", Some(b"0ABC")),
+            (b"X'ab'", Some(b"ab")),
+            (b"x'0A0B'", Some(b"0A0B")),
+            (b"X'ABC'", None),
+            (b"X''", None),
+            (b"0x", None),
+            (b"0xAG", None),
+            (b"X'AB", None),
+            (b"'AB'", None),
+            (b"", None),
+        ];
+        for &(lit, want) in cases {
+            assert_eq!(hex_digits(lit.to_vec()).as_deref(), want, "{lit:?}");
+        }
     }
 }
