@@ -7,7 +7,9 @@
 //! The literals written here are exact only when the script is replayed with `SET NAMES utf8mb4`
 //! (utf8mb4 is ASCII-transparent, so no multibyte sequence can contain a byte that is escaped
 //! here; in big5/sjis/gbk a `\` can be the second byte of a character) and without
-//! `NO_BACKSLASH_ESCAPES` in `sql_mode` (the escapes use backslashes).
+//! `NO_BACKSLASH_ESCAPES` in `sql_mode` (the escapes use backslashes). Text in a character set
+//! that does not survive utf8mb4 byte for byte is read raw and written `_charset 0x…`
+//! ([`ValueKind::Introduced`]).
 //!
 //! This is the hot path of the dump: everything appends to a reusable `&mut Vec<u8>`, allocates
 //! nothing per value, uses lookup tables for hex and bits, and scans text eight bytes at a time
