@@ -405,3 +405,56 @@ fn a_huge_sjis_value_restores_exactly() {
     assert_eq!(rows(&dst, &query), want);
     restore_test(&dst, &dir).assert_code(0);
 }
+
+#[test]
+fn chunks_over_a_key_in_a_lossy_charset_cover_every_row_once() {
+    let src = Server::shared();
+    let db = unique_name("csk");
+    // Keys that come out of utf8mb4 as another key, or as one that sorts elsewhere: sjis 0x5C
+    // goes back in as 0x815F, ascii 0x80 comes out as '?'. Boundaries taken from converted text
+    // would cut ranges that overlap or skip rows.
+    src.exec(&format!(
+        "CREATE DATABASE {db}; USE {db}; \
+         CREATE TABLE ks (v VARCHAR(10) CHARACTER SET sjis NOT NULL PRIMARY KEY, n INT); \
+         INSERT INTO ks SELECT CONCAT(_sjis 0x5C, CONVERT(LPAD(seq, 5, '0') USING sjis)), seq FROM seq_1_to_2500; \
+         INSERT INTO ks SELECT CONCAT(_sjis 0x815F, CONVERT(LPAD(seq, 5, '0') USING sjis)), seq + 2500 FROM seq_1_to_2500; \
+         CREATE TABLE ka (v VARCHAR(10) CHARACTER SET ascii NOT NULL, n INT, UNIQUE KEY (v)); \
+         INSERT INTO ka SELECT CONCAT(UNHEX(HEX(128 + seq MOD 128)), LPAD(seq, 5, '0')), seq FROM seq_1_to_2500; \
+         INSERT INTO ka SELECT CONCAT('?', LPAD(seq, 5, '0')), seq + 2500 FROM seq_1_to_2500; \
+         ANALYZE TABLE ks, ka;"
+    ));
+    let query = |t: &str| format!("SELECT HEX(v), n FROM `{db}`.{t} ORDER BY n");
+    let (want_s, want_a) = (rows(src, &query("ks")), rows(src, &query("ka")));
+    assert_eq!((want_s.len(), want_a.len()), (5000, 5000));
+    let root = tempfile::tempdir().unwrap();
+    let mut cmd = common::mybak_cmd(src);
+    cmd.arg("--output-dir").arg(root.path()).args([
+        "--databases",
+        &db,
+        "--chunk-size",
+        "1",
+        "--threads",
+        "2",
+    ]);
+    let (out, _) = common::dump::run_within(cmd, std::time::Duration::from_secs(120));
+    out.assert_code(0);
+    let dir = out.dump_dir(root.path());
+    for t in ["ks", "ka"] {
+        let files = read_manifest(&dir)["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "table-data" && f["table"] == t)
+            .count();
+        assert!(files > 1, "{t} was not chunked");
+    }
+    let dst = Server::start_new();
+    // One thread: chunks of one table loaded in parallel into a UNIQUE secondary key can
+    // deadlock in InnoDB (ERROR 1213, not retried by restore; seen here, a separate matter).
+    let mut cmd = mybak_restore_cmd(&dst, &dir);
+    cmd.args(["--threads", "1"]);
+    run_dump(cmd).assert_code(0);
+    assert_eq!(rows(&dst, &query("ks")), want_s);
+    assert_eq!(rows(&dst, &query("ka")), want_a);
+    restore_test(&dst, &dir).assert_code(0);
+}

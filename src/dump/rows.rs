@@ -194,23 +194,18 @@ impl<F: FnMut(&[u8]) -> Result<()>> RowSink for Each<F> {
     }
 }
 
-/// [`for_each_row`] of a plain `sql` (every column written as its metadata says) with a closure
-/// that gets each row tuple.
-pub fn each_row(
+/// [`for_each_row`] with a closure that gets each row tuple.
+pub fn each_row_of(
     conn: &mut Conn,
     table: &TableInfo,
-    sql: &str,
+    select: &RowSelect,
     f: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
     let mut sink = Each {
         buf: Vec::with_capacity(4096),
         f,
     };
-    let select = RowSelect {
-        sql: sql.to_string(),
-        shape: RowShape::default(),
-    };
-    for_each_row(conn, table, &select, &mut sink)
+    for_each_row(conn, table, select, &mut sink)
 }
 
 /// Fingerprints rows as they come (huge ones in pieces), holding none.
