@@ -195,6 +195,8 @@ fn plan(sql: &[u8]) -> Option<(String, Vec<Big>)> {
                 // Raw bytes of another character set go as hex digits: the server would take
                 // a string parameter as utf8mb4 text and convert it (0x5C 0x27 in sjis becomes
                 // 0x815F 0x27), while a binary string converted with CONVERT is only relabelled.
+                // UNHEX's result, half the statement's size, stays under max_allowed_packet
+                // (the loader refuses larger statements before they get here).
                 match p.charset {
                     Some(cs) => text.push_str(&format!("CONVERT(UNHEX(?) USING {cs})")),
                     None => text.push('?'),
