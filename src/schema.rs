@@ -7,6 +7,7 @@ use mysql::{Conn, Row};
 
 use crate::error::{Error, QueryContext, Result};
 use crate::filter::Filter;
+use crate::sql::charset::lossless_through_utf8mb4;
 use crate::sql::ident::{qualified, quote_ident, quote_string};
 
 /// What kind of relation an entry of information_schema.TABLES is.
@@ -265,6 +266,8 @@ pub struct Column {
     pub data_type: String,
     /// information_schema COLUMN_TYPE (`enum('a','')`, `int(10) unsigned`, …).
     pub column_type: String,
+    /// information_schema CHARACTER_SET_NAME (`sjis`, `utf8mb4`, …); `None` for columns without one.
+    pub charset: Option<String>,
 }
 
 impl Column {
@@ -272,6 +275,36 @@ impl Column {
     /// the index tells the two apart.
     pub fn enum_with_empty_member(&self) -> bool {
         self.data_type == "enum" && enum_members(&self.column_type).iter().any(String::is_empty)
+    }
+
+    /// Whether the column's character set does not survive the trip through utf8mb4 byte for byte
+    /// (see [`lossless_through_utf8mb4`]).
+    fn lossy_charset(&self) -> bool {
+        self.charset
+            .as_deref()
+            .is_some_and(|cs| !lossless_through_utf8mb4(cs))
+    }
+
+    /// An ENUM or SET read by its index (bit mask for a SET) rather than its text: an ENUM with
+    /// a `''` member (see [`Column::enum_with_empty_member`]), and any ENUM or SET whose member
+    /// texts would change through utf8mb4. The index loads back into the same member.
+    pub fn by_index(&self) -> bool {
+        self.enum_with_empty_member()
+            || (matches!(self.data_type.as_str(), "enum" | "set") && self.lossy_charset())
+    }
+
+    /// The character set of a text column whose values must be read as raw bytes and written
+    /// as `_charset 0x…` literals, because converting them to utf8mb4 and back would change them.
+    pub fn raw_charset(&self) -> Option<&str> {
+        let text = matches!(
+            self.data_type.as_str(),
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext"
+        );
+        if text && self.lossy_charset() {
+            self.charset.as_deref()
+        } else {
+            None
+        }
     }
 }
 
@@ -320,8 +353,8 @@ pub struct DataColumns {
 pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
     let rows: Vec<Row> = conn
         .query(format!(
-            "SELECT COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_TYPE \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} \
+            "SELECT COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_TYPE, \
+             CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} \
              ORDER BY ORDINAL_POSITION",
             quote_string(&table.database),
             quote_string(&table.name)
@@ -348,6 +381,7 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
             name: text(r, 0),
             data_type: text(r, 1).to_ascii_lowercase(),
             column_type: text(r, 4),
+            charset: opt_text(r, 5),
         });
     }
     if history && !explicit_period {
@@ -356,6 +390,7 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
                 name: name.to_string(),
                 data_type: "timestamp".to_string(),
                 column_type: "timestamp(6)".to_string(),
+                charset: None,
             });
         }
     }
@@ -477,9 +512,44 @@ mod tests {
             name: "e".into(),
             data_type: "enum".into(),
             column_type: ty.into(),
+            charset: Some("utf8mb4".into()),
         };
         assert!(col("enum('a','')").enum_with_empty_member());
         assert!(!col("enum('a','b')").enum_with_empty_member());
+        assert!(col("enum('a','')").by_index());
+        assert!(!col("enum('a','b')").by_index());
+    }
+
+    #[test]
+    fn lossy_charsets_decide_how_a_column_is_read() {
+        let col = |data_type: &str, charset: Option<&str>| Column {
+            name: "c".into(),
+            data_type: data_type.into(),
+            column_type: format!("{data_type}(10)"),
+            charset: charset.map(str::to_string),
+        };
+        for ty in [
+            "char",
+            "varchar",
+            "tinytext",
+            "text",
+            "mediumtext",
+            "longtext",
+        ] {
+            assert_eq!(col(ty, Some("sjis")).raw_charset(), Some("sjis"), "{ty}");
+            assert_eq!(col(ty, Some("ucs2")).raw_charset(), Some("ucs2"), "{ty}");
+            assert_eq!(col(ty, Some("utf8mb4")).raw_charset(), None, "{ty}");
+            assert_eq!(col(ty, Some("latin1")).raw_charset(), None, "{ty}");
+            assert_eq!(col(ty, None).raw_charset(), None, "{ty}");
+            assert!(!col(ty, Some("sjis")).by_index(), "{ty}");
+        }
+        for ty in ["enum", "set"] {
+            assert!(col(ty, Some("big5")).by_index(), "{ty}");
+            assert!(!col(ty, Some("utf8mb3")).by_index(), "{ty}");
+            assert_eq!(col(ty, Some("big5")).raw_charset(), None, "{ty}");
+        }
+        assert_eq!(col("int", Some("sjis")).raw_charset(), None);
+        assert_eq!(col("json", Some("ascii")).raw_charset(), None);
     }
 
     #[test]

@@ -6,13 +6,14 @@ use std::sync::Mutex;
 use mysql::prelude::Queryable;
 use mysql::Conn;
 
-use crate::dump::rows::{each_row, StreamStats};
-use crate::dump::table::{statement_error, RowRange, TableRead};
+use crate::dump::rows::{each_row_of, RowShape, StreamStats};
+use crate::dump::table::{statement_error, RowRange, RowSelect, TableRead};
 use crate::dump::DumpedFile;
 use crate::error::{Error, Result};
 use crate::manifest::TableEntry;
 use crate::plan::{initial_step, next_step, ChunkKey};
 use crate::sql::ident::quote_ident;
+use crate::sql::literal::{Introducer, ValueKind};
 
 /// The next range to read, and what the cursor needs to learn from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,7 +293,8 @@ impl ChunkedTable {
         rows: u64,
     ) -> Result<Option<Vec<Vec<u8>>>> {
         let keys = key_list(columns);
-        let mut sql = format!("SELECT {keys} FROM {}", self.read.table.qualified());
+        let (selected, shape) = self.key_select(columns);
+        let mut sql = format!("SELECT {selected} FROM {}", self.read.table.qualified());
         if let Some(l) = lower {
             sql.push_str(" WHERE ");
             sql.push_str(l);
@@ -302,11 +304,43 @@ impl ChunkedTable {
             rows.max(1) - 1
         ));
         let mut found = None;
-        each_row(conn, &self.read.table, &sql, |row| {
+        let select = RowSelect { sql, shape };
+        each_row_of(conn, &self.read.table, &select, |row| {
             found = Some(split_tuple(row, columns.len()));
             Ok(())
         })?;
         Ok(found)
+    }
+
+    /// The select list reading key `columns` as boundary literals: a key column in a character
+    /// set that does not survive utf8mb4 is read raw and written `_charset 0x…`, so the
+    /// boundary compares as exactly the key it was read from (converted text could sort before
+    /// it, and the walk would not advance).
+    fn key_select(&self, columns: &[String]) -> (String, RowShape) {
+        let mut shape = RowShape::default();
+        let mut list = Vec::with_capacity(columns.len());
+        for name in columns {
+            let raw = self
+                .read
+                .columns
+                .columns
+                .iter()
+                .find(|c| &c.name == name)
+                .and_then(|c| c.raw_charset());
+            match raw {
+                Some(cs) => {
+                    list.push(format!("CAST({} AS BINARY)", quote_ident(name)));
+                    shape.kinds.push(Some(
+                        Introducer::new(cs).map_or(ValueKind::Binary, ValueKind::Introduced),
+                    ));
+                }
+                None => {
+                    list.push(quote_ident(name));
+                    shape.kinds.push(None);
+                }
+            }
+        }
+        (list.join(", "), shape)
     }
 
     /// Records a finished (or failed) chunk; returns the table's completion when this was the

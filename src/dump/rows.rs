@@ -4,7 +4,9 @@
 use mysql::Conn;
 
 use crate::dump::fingerprint::Fingerprint;
-use crate::dump::table::{insert_head, object_error, statement_error, TableRead, TableSettings};
+use crate::dump::table::{
+    insert_head, object_error, statement_error, RowSelect, TableRead, TableSettings,
+};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::schema::TableInfo;
@@ -41,25 +43,51 @@ pub trait RowSink {
     }
 }
 
-/// Runs `sql` (a SELECT over `table`) and writes each row into `sink` as the SQL literal tuple
+/// How the columns a SELECT reads become literals, beyond what their result metadata says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowShape {
+    /// Per selected column, in order: a kind that replaces the one from the metadata (raw bytes
+    /// of a lossy character set are `_charset 0x…`, not a binary string).
+    pub kinds: Vec<Option<ValueKind>>,
+    /// The SELECT reads a placeholder, not columns (the table has no data columns): every row
+    /// is written as `()`.
+    pub empty: bool,
+}
+
+impl RowShape {
+    /// The kind of each selected column that is written.
+    fn kinds(&self, columns: &[mysql::Column]) -> Vec<ValueKind> {
+        if self.empty {
+            return Vec::new();
+        }
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                self.kinds
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .unwrap_or_else(|| ValueKind::from_column(c))
+            })
+            .collect()
+    }
+}
+
+/// Runs `select` (a SELECT over `table`) and writes each row into `sink` as the SQL literal tuple
 /// `(v1,v2,…)` the dump writes for it: the one place rows become SQL. Each value is dropped as
 /// soon as it is written, so a huge row is not held twice.
 pub fn for_each_row(
     conn: &mut Conn,
     table: &TableInfo,
-    sql: &str,
+    select: &RowSelect,
     sink: &mut dyn RowSink,
 ) -> Result<()> {
     use mysql::prelude::Queryable;
     let mut result = conn
-        .query_iter(sql)
+        .query_iter(&select.sql)
         .map_err(|e| statement_error(table, e))?;
-    let kinds: Vec<ValueKind> = result
-        .columns()
-        .as_ref()
-        .iter()
-        .map(ValueKind::from_column)
-        .collect();
+    let kinds = select.shape.kinds(result.columns().as_ref());
     let set = result
         .iter()
         .ok_or_else(|| object_error(table, "the SELECT returned no result set"))?;
@@ -138,6 +166,9 @@ fn tuple_size(row: &mysql::Row, kinds: &[ValueKind]) -> usize {
         .enumerate()
         .map(|(i, k)| match (row.as_ref(i), k) {
             (Some(mysql::Value::Bytes(b)), ValueKind::Binary) => 2 * b.len() + 4,
+            (Some(mysql::Value::Bytes(b)), ValueKind::Introduced(cs)) => {
+                2 * b.len() + 5 + cs.name().len()
+            }
             (Some(mysql::Value::Bytes(b)), ValueKind::Bit) => 8 * b.len() + 4,
             (Some(mysql::Value::Bytes(b)), _) => b.len() + b.len() / 16 + 4,
             _ => 5,
@@ -164,17 +195,17 @@ impl<F: FnMut(&[u8]) -> Result<()>> RowSink for Each<F> {
 }
 
 /// [`for_each_row`] with a closure that gets each row tuple.
-pub fn each_row(
+pub fn each_row_of(
     conn: &mut Conn,
     table: &TableInfo,
-    sql: &str,
+    select: &RowSelect,
     f: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
     let mut sink = Each {
         buf: Vec::with_capacity(4096),
         f,
     };
-    for_each_row(conn, table, sql, &mut sink)
+    for_each_row(conn, table, select, &mut sink)
 }
 
 /// Fingerprints rows as they come (huge ones in pieces), holding none.
@@ -215,14 +246,18 @@ impl RowSink for FingerprintSink {
     }
 }
 
-/// The fingerprint of the rows `sql` reads, exactly as a dump would record it.
-pub fn fingerprint_rows(conn: &mut Conn, table: &TableInfo, sql: &str) -> Result<Fingerprint> {
+/// The fingerprint of the rows `select` reads, exactly as a dump would record it.
+pub fn fingerprint_rows(
+    conn: &mut Conn,
+    table: &TableInfo,
+    select: &RowSelect,
+) -> Result<Fingerprint> {
     let mut sink = FingerprintSink {
         buf: Vec::with_capacity(4096),
         fingerprint: Fingerprint::default(),
         huge: None,
     };
-    for_each_row(conn, table, sql, &mut sink)?;
+    for_each_row(conn, table, select, &mut sink)?;
     Ok(sink.fingerprint)
 }
 
@@ -367,11 +402,11 @@ impl RowSink for InsertSink<'_> {
     }
 }
 
-/// Streams the rows of `sql` into INSERT statements in `target`'s file (created on the first row).
+/// Streams the rows of `select` into INSERT statements in `target`'s file (created on the first row).
 pub fn stream_rows(
     conn: &mut Conn,
     read: &TableRead,
-    sql: &str,
+    select: &RowSelect,
     target: &Target<'_>,
     file: &mut Option<SqlFile>,
 ) -> Result<StreamStats> {
@@ -393,7 +428,7 @@ pub fn stream_rows(
             stats: StreamStats::default(),
         },
     };
-    for_each_row(conn, table, sql, &mut sink)?;
+    for_each_row(conn, table, select, &mut sink)?;
     let writer = &mut sink.writer;
     sink.builder.flush(&mut |s, n| writer.emit(s, n))?;
     Ok(sink.writer.stats)

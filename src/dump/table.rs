@@ -4,7 +4,7 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::dump::fingerprint::Fingerprint;
-use crate::dump::rows::{fingerprint_rows, stream_rows, StreamStats, Target};
+use crate::dump::rows::{fingerprint_rows, stream_rows, RowShape, StreamStats, Target};
 use crate::dump::{DumpedFile, Job};
 use crate::error::{Error, Result};
 use crate::manifest::{FileKind, TableEntry};
@@ -14,6 +14,7 @@ use crate::sink::SqlFile;
 use crate::snapshot::Server;
 use crate::sql::create::without_auto_increment_option;
 use crate::sql::ident::{file_name, push_ident, qualified, quote_ident};
+use crate::sql::literal::{Introducer, ValueKind};
 use crate::sql::script::{header, Session};
 use crate::store::DumpDir;
 
@@ -248,42 +249,68 @@ fn write_whole(
     })
 }
 
+/// The SELECT that reads a table's rows, and how its columns become literals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowSelect {
+    pub sql: String,
+    pub shape: RowShape,
+}
+
 /// The SELECT that reads the rows exactly: FLOAT through DOUBLE (the text protocol prints FLOAT with
-/// 6 digits), ENUMs that have a `''` member by index (their error value also prints as `''`),
-/// history included for system-versioned tables.
+/// 6 digits), ENUMs that have a `''` member and ENUMs and SETs in lossy character sets by index
+/// (their error value also prints as `''`; their member texts would change through utf8mb4), text
+/// in lossy character sets as raw bytes (written `_charset 0x…`), history included for
+/// system-versioned tables. A table without data columns (every column generated) selects a
+/// placeholder, and each row is written `()`.
 pub fn select_sql(
     server: &Server,
     table: &TableInfo,
     columns: &DataColumns,
     history: bool,
-) -> String {
+) -> RowSelect {
     let mut sql = String::from("SELECT ");
+    let mut shape = RowShape {
+        kinds: Vec::with_capacity(columns.columns.len()),
+        empty: columns.columns.is_empty(),
+    };
+    if shape.empty {
+        sql.push('0');
+    }
     for (i, c) in columns.columns.iter().enumerate() {
         if i > 0 {
             sql.push_str(", ");
         }
         let name = quote_ident(&c.name);
+        let mut kind = None;
         if c.data_type == "float" {
             if server.mariadb || server.version >= (8, 0, 17) {
                 sql.push_str(&format!("CAST({name} AS DOUBLE)"));
             } else {
                 sql.push_str(&format!("({name} + 0e0)"));
             }
-        } else if c.enum_with_empty_member() {
+        } else if c.by_index() {
             sql.push_str(&format!("({name} + 0)"));
+        } else if let Some(cs) = c.raw_charset() {
+            // Raw bytes, so the connection's utf8mb4 conversion never touches them. Hex without
+            // an introducer (a binary string) would load the same bytes, should a name ever not
+            // fit an introducer.
+            sql.push_str(&format!("CAST({name} AS BINARY)"));
+            kind = Some(Introducer::new(cs).map_or(ValueKind::Binary, ValueKind::Introduced));
         } else {
             sql.push_str(&name);
         }
+        shape.kinds.push(kind);
     }
     sql.push_str(" FROM ");
     sql.push_str(&qualified(&table.database, &table.name));
     if history {
         sql.push_str(" FOR SYSTEM_TIME ALL");
     }
-    sql
+    RowSelect { sql, shape }
 }
 
-/// `INSERT INTO `t` (`a`,`b`) VALUES` — columns always named, so invisible and history columns load too.
+/// `INSERT INTO `t` (`a`,`b`) VALUES` — columns always named, so invisible and history columns load too
+/// (`INSERT INTO `t` () VALUES` for a table without data columns: its rows are `()`).
 pub fn insert_head(table: &TableInfo, columns: &DataColumns) -> Vec<u8> {
     let mut head = b"INSERT INTO ".to_vec();
     push_ident(&mut head, &table.name);
@@ -317,10 +344,10 @@ pub fn data_file(
         ),
         None => format!("{}/{}.sql.zst", table_dir(table), file_name(&table.name)),
     };
-    let mut sql = select_sql(server, table, &read.columns, read.history);
+    let mut select = select_sql(server, table, &read.columns, read.history);
     if let Some(c) = &range.condition {
-        sql.push_str(" WHERE ");
-        sql.push_str(c);
+        select.sql.push_str(" WHERE ");
+        select.sql.push_str(c);
     }
     let mut file: Option<SqlFile> = None;
     let id = match range.chunk {
@@ -334,7 +361,7 @@ pub fn data_file(
         settings,
         progress,
     };
-    match stream_rows(conn, read, &sql, &target, &mut file) {
+    match stream_rows(conn, read, &select, &target, &mut file) {
         Ok(stats) => {
             let record = match file {
                 Some(f) => Some(f.finish()?),
@@ -367,6 +394,6 @@ pub fn table_fingerprint(
 ) -> Result<Fingerprint> {
     let columns = schema::data_columns(conn, table)?;
     let history = columns.history && server.has_insert_history();
-    let sql = select_sql(server, table, &columns, history);
-    fingerprint_rows(conn, table, &sql)
+    let select = select_sql(server, table, &columns, history);
+    fingerprint_rows(conn, table, &select)
 }

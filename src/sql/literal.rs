@@ -7,7 +7,9 @@
 //! The literals written here are exact only when the script is replayed with `SET NAMES utf8mb4`
 //! (utf8mb4 is ASCII-transparent, so no multibyte sequence can contain a byte that is escaped
 //! here; in big5/sjis/gbk a `\` can be the second byte of a character) and without
-//! `NO_BACKSLASH_ESCAPES` in `sql_mode` (the escapes use backslashes).
+//! `NO_BACKSLASH_ESCAPES` in `sql_mode` (the escapes use backslashes). Text in a character set
+//! that does not survive utf8mb4 byte for byte is read raw and written `_charset 0x…`
+//! ([`ValueKind::Introduced`]).
 //!
 //! This is the hot path of the dump: everything appends to a reusable `&mut Vec<u8>`, allocates
 //! nothing per value, uses lookup tables for hex and bits, and scans text eight bytes at a time
@@ -29,6 +31,59 @@ pub enum ValueKind {
     Binary,
     /// Everything else: a single-quoted, backslash-escaped string.
     Text,
+    /// Text in a character set that does not survive utf8mb4 byte for byte, read as its raw
+    /// bytes: `_charset 0x…` (`_charset ''` when empty), which the server takes as exactly those
+    /// bytes in that character set.
+    Introduced(Introducer),
+}
+
+/// A character set name fit for a `_charset` introducer (ASCII letters, digits and `_`, at most
+/// 32 bytes, as every character set name is), held inline so [`ValueKind`] stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Introducer {
+    name: [u8; 32],
+    len: u8,
+}
+
+impl Introducer {
+    /// The introducer for `charset`, or `None` when the name could not be one.
+    pub fn new(charset: &str) -> Option<Introducer> {
+        let bytes = charset.as_bytes();
+        let ok = !bytes.is_empty()
+            && bytes.len() <= 32
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        if !ok {
+            return None;
+        }
+        let mut name = [0u8; 32];
+        name[..bytes.len()].copy_from_slice(bytes);
+        Some(Introducer {
+            name,
+            len: bytes.len() as u8,
+        })
+    }
+
+    /// The character set name.
+    pub fn name(&self) -> &[u8] {
+        &self.name[..usize::from(self.len)]
+    }
+
+    /// `_name 0x` — what a non-empty value's literal starts with.
+    fn hex_open(&self) -> Vec<u8> {
+        let mut open = Vec::with_capacity(36);
+        open.push(b'_');
+        open.extend_from_slice(self.name());
+        open.extend_from_slice(b" 0x");
+        open
+    }
+}
+
+impl std::fmt::Debug for Introducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "_{}", String::from_utf8_lossy(self.name()))
+    }
 }
 
 impl ValueKind {
@@ -90,6 +145,12 @@ pub fn push_value(out: &mut Vec<u8>, kind: ValueKind, value: Option<&[u8]>) {
         ValueKind::Numeric | ValueKind::Text => push_text(out, bytes),
         ValueKind::Bit => push_bits(out, bytes),
         ValueKind::Binary => push_hex(out, bytes),
+        ValueKind::Introduced(cs) => {
+            out.push(b'_');
+            out.extend_from_slice(cs.name());
+            out.push(b' ');
+            push_hex(out, bytes);
+        }
     }
 }
 
@@ -217,7 +278,12 @@ pub fn value_pieces<E>(
     emit: &mut dyn FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), E> {
     let piece = piece.max(1);
+    let introduced;
     let (open, close, body): (&[u8], &[u8], Body) = match (kind, value) {
+        (ValueKind::Introduced(cs), Some(b)) if !b.is_empty() => {
+            introduced = cs.hex_open();
+            (&introduced, b"", push_hex_body)
+        }
         (ValueKind::Text, Some(_)) => (b"'", b"'", push_text_body),
         (ValueKind::Numeric, Some(b)) if !is_plain_number(b) => (b"'", b"'", push_text_body),
         (ValueKind::Binary, Some(b)) if !b.is_empty() => (b"0x", b"", push_hex_body),
@@ -555,6 +621,31 @@ mod tests {
     }
 
     #[test]
+    fn introduced_literals_carry_the_charset_and_the_raw_bytes() {
+        let sjis = ValueKind::Introduced(Introducer::new("sjis").unwrap());
+        assert_eq!(
+            literal(sjis, Some(&[0x83, 0x5C, 0x5C, 0x27])),
+            b"_sjis 0x835C5C27"
+        );
+        assert_eq!(literal(sjis, Some(b"")), b"_sjis ''");
+        assert_eq!(literal(sjis, None), b"NULL");
+        let utf32 = ValueKind::Introduced(Introducer::new("utf32").unwrap());
+        assert_eq!(
+            literal(utf32, Some(&[0, 1, 0xF6, 0]),),
+            b"_utf32 0x0001F600"
+        );
+        assert_eq!(format!("{sjis:?}"), "Introduced(_sjis)");
+        let longest = "a".repeat(32);
+        assert_eq!(
+            Introducer::new(&longest).map(|i| i.name().to_vec()),
+            Some(longest.into_bytes())
+        );
+        for bad in ["", "s jis", "sjis'", "x;DROP", "ü", &"a".repeat(33)] {
+            assert!(Introducer::new(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn pieces_join_to_the_whole_literal() {
         let values: Vec<Option<Vec<u8>>> = vec![
             None,
@@ -571,6 +662,7 @@ mod tests {
             ValueKind::Binary,
             ValueKind::Bit,
             ValueKind::Numeric,
+            ValueKind::Introduced(Introducer::new("sjis").unwrap()),
         ];
         for kind in kinds {
             for v in &values {

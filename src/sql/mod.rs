@@ -1,6 +1,7 @@
 //! SQL text: identifiers, value literals, INSERT statements and self-contained scripts.
 
 pub mod account;
+pub mod charset;
 pub mod create;
 pub mod grant;
 pub mod ident;

@@ -177,6 +177,22 @@ proptest! {
         }
     }
 
+    /// A `_charset 0x…` literal is the introducer and the hex literal of exactly the raw bytes.
+    #[test]
+    fn introduced_literals_are_the_charset_and_the_hex_of_the_bytes(
+        charset in select(vec!["sjis", "cp932", "big5", "ucs2", "utf32", "gb18030"]),
+        bytes in prop::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let Some(cs) = crate::sql::literal::Introducer::new(charset) else {
+            return Err(TestCaseError::fail("a valid name refused"));
+        };
+        let mut lit = Vec::new();
+        push_value(&mut lit, ValueKind::Introduced(cs), Some(&bytes));
+        let prefix = format!("_{charset} ");
+        prop_assert!(lit.starts_with(prefix.as_bytes()));
+        prop_assert_eq!(decode_hex_literal(&lit[prefix.len()..]), Some(bytes));
+    }
+
     /// A database rename rewrites exactly the name in the statements that name the database,
     /// and the pure restore rewrites never panic on any text.
     #[test]

@@ -14,7 +14,7 @@ use proptest::sample::select;
 use super::super::lex::is_space;
 use super::super::*;
 use super::Trickle;
-use crate::sql::literal::{push_value, ValueKind};
+use crate::sql::literal::{push_value, Introducer, ValueKind};
 
 /// `cases` cases, or `PROPTEST_CASES` of them when set (for a longer fuzzing run).
 fn config(cases: u32) -> ProptestConfig {
@@ -541,6 +541,7 @@ fn row_value() -> impl Strategy<Value = Vec<u8>> {
         ValueKind::Binary,
         ValueKind::Bit,
         ValueKind::Numeric,
+        ValueKind::Introduced(Introducer::new("sjis").unwrap()),
     ]);
     prop_oneof![
         4 => (kind, prop::option::of(bytes_with(b"'\"\\(),;#-/*`\n"))).prop_map(|(kind, v)| {

@@ -164,6 +164,12 @@ mod tests {
                 Some(1),
             ),
             ("INSERT INTO t VALUES (-1, 1-2, 0x00, b'1', 2/3)", Some(1)),
+            ("INSERT INTO `g` () VALUES\n(),\n(),\n()", Some(3)),
+            ("INSERT INTO `g` () VALUES ()", Some(1)),
+            (
+                "INSERT INTO `s` (`a`,`b`) VALUES (_sjis 0x835C5C27,_sjis ''),(_ucs2 0x0041,NULL)",
+                Some(2),
+            ),
             ("INSERT INTO t VALUES (1),", None),
             ("INSERT INTO t VALUES", None),
             ("INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE a=1", None),

@@ -1,7 +1,7 @@
 //! Tests of the splitter: the client's rules case by case, chunk boundaries, dump scripts, speed.
 
 use super::*;
-use crate::sql::literal::{push_value, ValueKind};
+use crate::sql::literal::{push_value, Introducer, ValueKind};
 use proptest::prelude::*;
 
 /// Property tests: no input panics, generated scripts split exactly (`split/props.rs`).
@@ -312,6 +312,7 @@ fn literal() -> impl Strategy<Value = Vec<u8>> {
         ValueKind::Binary,
         ValueKind::Bit,
         ValueKind::Numeric,
+        ValueKind::Introduced(Introducer::new("sjis").unwrap()),
     ]);
     let byte = prop_oneof![
         any::<u8>(),
