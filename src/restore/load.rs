@@ -2,6 +2,7 @@
 //! the file's kind may hold, edited where asked, executed.
 
 use std::path::Path;
+use std::time::Duration;
 
 use mysql::prelude::Queryable;
 use mysql::Conn;
@@ -112,7 +113,7 @@ pub fn load_file(
 fn send(conn: &mut Conn, file: &ManifestFile, text: String) -> Result<(), String> {
     let fail = |e: mysql::Error| server_message(&e);
     if file.kind != FileKind::TableData || (text.len() as u64) < HUGE_STATEMENT {
-        return conn.query_drop(&text).map_err(fail);
+        return query_retrying(conn, file, &text).map_err(fail);
     }
     let prepared = match super::huge::prepare(text.into_bytes()) {
         Ok(p) => p,
@@ -131,6 +132,44 @@ fn send(conn: &mut Conn, file: &ManifestFile, text: String) -> Result<(), String
     result.and(closed).map_err(fail)
 }
 
+/// How often a statement InnoDB rolled back for a deadlock or a lock wait timeout is sent again.
+const LOCK_RETRIES: u32 = 8;
+
+/// Whether the server rolled the statement back because of a lock conflict with another session
+/// (ERROR 1213 deadlock, 1205 lock wait timeout): sent again, it may well succeed. Chunks of one
+/// table loaded in parallel can deadlock on a unique secondary index.
+fn is_lock_conflict(e: &mysql::Error) -> bool {
+    const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
+    const ER_LOCK_DEADLOCK: u16 = 1213;
+    matches!(e, mysql::Error::MySqlError(m) if m.code == ER_LOCK_DEADLOCK || m.code == ER_LOCK_WAIT_TIMEOUT)
+}
+
+/// The pause before attempt `attempt + 1`: 100 ms doubling, at most 3 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(5)).min(3000))
+}
+
+/// Runs `text`; a statement rolled back by a lock conflict is sent again, a few times, after a
+/// pause. Safe because the restore session runs in autocommit: the rolled-back statement is the
+/// whole transaction, and nothing else of it was applied.
+fn query_retrying(conn: &mut Conn, file: &ManifestFile, text: &str) -> Result<(), mysql::Error> {
+    let mut attempt = 0;
+    loop {
+        match conn.query_drop(text) {
+            Err(e) if attempt < LOCK_RETRIES && is_lock_conflict(&e) => {
+                log::info!(
+                    "{}: {}; sending the statement again",
+                    file.path,
+                    server_message(&e)
+                );
+                std::thread::sleep(backoff(attempt));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Reads all statements of a (small) file into memory, for the schema phase.
 pub fn read_statements(
     dir: &Path,
@@ -142,4 +181,15 @@ pub fn read_statements(
         out.push(s?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_100ms_up_to_3s() {
+        let waits: Vec<u64> = (0..8).map(|a| backoff(a).as_millis() as u64).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1600, 3000, 3000, 3000]);
+    }
 }

@@ -241,6 +241,10 @@ fn connect(settings: &RestoreSettings) -> Result<Conn> {
         "SET SESSION net_read_timeout = 3600",
         "SET SESSION net_write_timeout = 3600",
         "SET SESSION wait_timeout = 28800",
+        // Each statement commits on its own, whatever the server's default (`autocommit=0` in
+        // my.cnf would roll everything back at disconnect); a statement rolled back by a lock
+        // conflict can then be sent again alone.
+        "SET SESSION autocommit = 1",
     ] {
         conn.query_drop(s)
             .context(|| format!("setting up the restore session ({s})"))?;
