@@ -109,4 +109,9 @@ fn rows_are_committed_on_a_server_whose_default_is_autocommit_off() {
     run_dump(mybak_restore_cmd(&dst, &dir)).assert_code(0);
     assert_eq!(count(&dst, &db), ROWS);
     common::assert_same_databases(src, &db, &dst, &db);
+    // The files alone, through the stock client: each data file turns autocommit on itself.
+    dst.exec(&format!("DROP DATABASE {db}"));
+    dst.restore_with_stock_client(&dir);
+    assert_eq!(count(&dst, &db), ROWS);
+    common::assert_same_databases(src, &db, &dst, &db);
 }

@@ -31,6 +31,9 @@ pub fn header(title: &str, session: Session<'_>) -> String {
     s.push_str(&format!("SET sql_mode = '{RESTORE_SQL_MODE}';\n"));
     s.push_str("SET foreign_key_checks = 0;\n");
     if session.data {
+        // Each INSERT commits, even where the server's default is autocommit=0 (whose open
+        // transaction the client's disconnect would roll back).
+        s.push_str("SET autocommit = 1;\n");
         s.push_str("SET unique_checks = 0;\n");
         s.push_str("/*M!100201 SET check_constraint_checks = 0 */;\n");
     }

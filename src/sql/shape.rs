@@ -15,7 +15,8 @@ use crate::manifest::FileKind;
 use crate::sql::split::insert_rows;
 
 /// Session variables a dump file may set.
-const SESSION_VARIABLES: [&str; 9] = [
+const SESSION_VARIABLES: [&str; 10] = [
+    "autocommit",
     "time_zone",
     "sql_mode",
     "foreign_key_checks",

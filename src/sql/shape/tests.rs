@@ -12,6 +12,7 @@ fn cases() -> Vec<(FileKind, Option<&'static str>, &'static str, bool)> {
         (TableData, Some("t"), "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'", true),
         (TableData, Some("t"), "SET foreign_key_checks = 0", true),
         (TableData, Some("t"), "SET unique_checks = 0", true),
+        (TableData, Some("t"), "SET autocommit = 1", true),
         (TableData, Some("t"), "/*M!100201 SET check_constraint_checks = 0 */", true),
         (TableData, Some("t"), "SET system_versioning_insert_history = 1", true),
         (Routines, None, "SET character_set_client = utf8mb4", true),

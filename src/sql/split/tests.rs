@@ -290,12 +290,13 @@ fn splits_what_the_dump_writes() {
     script.push_str(&object_block("d`b", create, &session));
     script.push_str("INSERT INTO `t` (`a`) VALUES\n(1),\n('x;y');\n");
     let got = texts(script.as_bytes());
-    assert_eq!(got.len(), 15, "{got:#?}");
+    assert_eq!(got.len(), 16, "{got:#?}");
     assert_eq!(got[0], "SET NAMES utf8mb4");
-    assert_eq!(got[5], "/*M!100201 SET check_constraint_checks = 0 */");
-    assert_eq!(got[7], "USE `d``b`");
+    assert_eq!(got[4], "SET autocommit = 1");
+    assert_eq!(got[6], "/*M!100201 SET check_constraint_checks = 0 */");
+    assert_eq!(got[8], "USE `d``b`");
     assert!(got.contains(&create.to_string()));
-    assert_eq!(got[14], "INSERT INTO `t` (`a`) VALUES\n(1),\n('x;y')");
+    assert_eq!(got[15], "INSERT INTO `t` (`a`) VALUES\n(1),\n('x;y')");
 }
 
 #[test]
