@@ -8,6 +8,9 @@ use crate::sql::ident::quote_ident;
 
 use super::Rename;
 
+/// Longer than any `SET sql_mode = '…'` a dump writes (every mode named is under 1 KB).
+const MAX_SET_STATEMENT: usize = 4096;
+
 /// How the text is read: the `sql_mode` flags that change what a quote means.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Dialect {
@@ -20,7 +23,14 @@ pub struct Dialect {
 impl Dialect {
     /// Follows a `SET sql_mode = '…'` statement; any other statement leaves the dialect as is.
     pub fn observe(&mut self, sql: &str) {
-        let upper = sql.trim_start().to_ascii_uppercase();
+        // Only a short `SET [SESSION] sql_mode = '…'` matters: never copy a row's INSERT.
+        let sql = sql.trim_start();
+        let is_set = sql.get(..3).is_some_and(|w| w.eq_ignore_ascii_case("SET"))
+            && sql.as_bytes().get(3).is_some_and(u8::is_ascii_whitespace);
+        if !is_set || sql.len() > MAX_SET_STATEMENT {
+            return;
+        }
+        let upper = sql.to_ascii_uppercase();
         let words: Vec<&str> = upper.split_whitespace().take(3).collect();
         let setting = match words.as_slice() {
             ["SET", "SESSION", w, ..] | ["SET", w, ..] => w.starts_with("SQL_MODE"),

@@ -103,6 +103,14 @@ fn the_sql_mode_decides_what_quotes_mean() {
     );
     d.observe("SET NAMES utf8mb4");
     assert!(d.ansi_quotes, "other statements change nothing");
+    d.observe("INSERT INTO t VALUES ('SET sql_mode = ''x''')");
+    assert!(d.ansi_quotes, "other statements change nothing");
+    d.observe("set\tSESSION sql_mode='ANSI'");
+    assert!(d.ansi_quotes, "lower case and tabs are read too");
+    d.observe("SET sql_mode = 'STRICT_ALL_TABLES'");
+    assert!(!d.ansi_quotes);
+    d.observe("set\tSESSION sql_mode='ANSI'");
+    assert!(d.ansi_quotes, "lower case and tabs are read too");
     d.observe("SET sql_mode = 'NO_BACKSLASH_ESCAPES'");
     assert!(!d.ansi_quotes && d.no_backslash_escapes);
     // Without backslash escapes, 'a\' ends at the second quote: shop.t is code.
