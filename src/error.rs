@@ -60,7 +60,7 @@ pub enum Error {
     Object { object: String, message: String },
     /// Files of a dump are missing, truncated or changed.
     #[error("the dump is damaged: {}", problems_text(.0))]
-    Integrity(Vec<crate::verify::files::Problem>),
+    Integrity(Vec<Problem>),
     /// The config file cannot be read, or holds an unknown key or a bad value.
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Config {
@@ -95,7 +95,21 @@ pub fn server_message(e: &mysql::Error) -> String {
     }
 }
 
-fn problems_text(problems: &[crate::verify::files::Problem]) -> String {
+/// Something wrong with one file of a dump.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// Path relative to the dump directory.
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+fn problems_text(problems: &[Problem]) -> String {
     problems
         .iter()
         .map(ToString::to_string)

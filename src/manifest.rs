@@ -103,6 +103,24 @@ pub enum FileKind {
     Users,
 }
 
+impl FileKind {
+    /// Where files of this kind come in a restore (and in the manifest): databases, sequences,
+    /// tables, rows, then routines before the views that may call them, triggers, events, accounts.
+    pub fn phase(self) -> u8 {
+        match self {
+            FileKind::Database => 0,
+            FileKind::Sequence => 1,
+            FileKind::TableSchema => 2,
+            FileKind::TableData => 3,
+            FileKind::Routines => 4,
+            FileKind::View => 5,
+            FileKind::Triggers => 6,
+            FileKind::Events => 7,
+            FileKind::Users => 8,
+        }
+    }
+}
+
 /// One file of the dump.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestFile {

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::schema::TableInfo;
+use crate::schema::{IndexColumn, TableInfo};
 
 /// Indices of `tables` with the largest (estimated) first, so the longest job starts first and
 /// small ones fill the gaps at the end; ties keep name order.
@@ -152,18 +152,6 @@ mod tests {
         order.sort();
         assert_eq!(order, vec![0, 1]);
     }
-}
-
-/// One column of a unique index, as information_schema describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexColumn {
-    pub index: String,
-    pub column: String,
-    /// information_schema DATA_TYPE, lower case.
-    pub data_type: String,
-    pub nullable: bool,
-    /// A prefix index (`KEY (name(10))`).
-    pub prefix: bool,
 }
 
 /// How a big table is cut into ranges.

@@ -397,12 +397,21 @@ pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
     Ok(DataColumns { columns, history })
 }
 
+/// One column of a unique index, as information_schema describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexColumn {
+    pub index: String,
+    pub column: String,
+    /// information_schema DATA_TYPE, lower case.
+    pub data_type: String,
+    pub nullable: bool,
+    /// A prefix index (`KEY (name(10))`).
+    pub prefix: bool,
+}
+
 /// The columns of the table's unique indexes, for choosing a chunk key. Two queries, each on
 /// one table: information_schema joins are not pushed down and would read every table's columns.
-pub fn unique_index_columns(
-    conn: &mut Conn,
-    table: &TableInfo,
-) -> Result<Vec<crate::plan::IndexColumn>> {
+pub fn unique_index_columns(conn: &mut Conn, table: &TableInfo) -> Result<Vec<IndexColumn>> {
     let (db, name) = (quote_string(&table.database), quote_string(&table.name));
     let indexes: Vec<Row> = conn
         .query(format!(
@@ -434,7 +443,7 @@ pub fn unique_index_columns(
         .map(|r| {
             let column = text(r, 1);
             let (data_type, nullable) = types.get(&column).cloned().unwrap_or_default();
-            crate::plan::IndexColumn {
+            IndexColumn {
                 index: text(r, 0),
                 column,
                 data_type,

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use mysql::prelude::Queryable;
 use mysql::Conn;
 
-use crate::dump::rows::{each_row_of, RowShape, StreamStats};
-use crate::dump::table::{statement_error, RowRange, RowSelect, TableRead};
+use crate::dump::rows::{each_row_of, StreamStats};
+use crate::dump::select::{statement_error, RowRange, RowSelect, RowShape, TableRead};
 use crate::dump::DumpedFile;
 use crate::error::{Error, Result};
 use crate::manifest::TableEntry;

@@ -7,6 +7,7 @@ pub mod chunk;
 pub mod fingerprint;
 mod objects;
 pub mod rows;
+pub mod select;
 pub mod space;
 pub mod table;
 mod workers;
@@ -33,7 +34,7 @@ use crate::store::{self, default_name_format, dump_name, DumpDir, RunInfo, Write
 use crate::units::{FileMode, Span};
 
 use objects::ObjectWriter;
-use table::TableSettings;
+use select::TableSettings;
 use workers::{run_workers, Results, WorkerContext};
 
 /// Everything a dump needs to know, resolved by the caller; `Default` gives mybak's defaults.
@@ -447,21 +448,6 @@ fn write_objects(
     Ok((w.files, w.failures, w.system_accounts))
 }
 
-/// Restore order of a file kind.
-fn phase(kind: FileKind) -> u8 {
-    match kind {
-        FileKind::Database => 0,
-        FileKind::Sequence => 1,
-        FileKind::TableSchema => 2,
-        FileKind::TableData => 3,
-        FileKind::Routines => 4,
-        FileKind::View => 5,
-        FileKind::Triggers => 6,
-        FileKind::Events => 7,
-        FileKind::Users => 8,
-    }
-}
-
 fn build_manifest(
     settings: &DumpSettings,
     server: &Server,
@@ -479,7 +465,7 @@ fn build_manifest(
     // Views keep the dependency order they were written in; everything else sorts by name.
     let mut indexed: Vec<(usize, DumpedFile)> = files.into_iter().enumerate().collect();
     indexed.sort_by(|(ia, a), (ib, b)| {
-        phase(a.kind).cmp(&phase(b.kind)).then_with(|| {
+        a.kind.phase().cmp(&b.kind.phase()).then_with(|| {
             if a.kind == FileKind::View {
                 ia.cmp(ib)
             } else {

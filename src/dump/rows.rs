@@ -4,7 +4,7 @@
 use mysql::Conn;
 
 use crate::dump::fingerprint::Fingerprint;
-use crate::dump::table::{
+use crate::dump::select::{
     insert_head, object_error, statement_error, RowSelect, TableRead, TableSettings,
 };
 use crate::error::Result;
@@ -40,37 +40,6 @@ pub trait RowSink {
     /// The huge row's tuple is complete.
     fn end_pieces(&mut self) -> Result<()> {
         Ok(())
-    }
-}
-
-/// How the columns a SELECT reads become literals, beyond what their result metadata says.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RowShape {
-    /// Per selected column, in order: a kind that replaces the one from the metadata (raw bytes
-    /// of a lossy character set are `_charset 0x…`, not a binary string).
-    pub kinds: Vec<Option<ValueKind>>,
-    /// The SELECT reads a placeholder, not columns (the table has no data columns): every row
-    /// is written as `()`.
-    pub empty: bool,
-}
-
-impl RowShape {
-    /// The kind of each selected column that is written.
-    fn kinds(&self, columns: &[mysql::Column]) -> Vec<ValueKind> {
-        if self.empty {
-            return Vec::new();
-        }
-        columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                self.kinds
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .unwrap_or_else(|| ValueKind::from_column(c))
-            })
-            .collect()
     }
 }
 

@@ -4,17 +4,19 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::dump::fingerprint::Fingerprint;
-use crate::dump::rows::{fingerprint_rows, stream_rows, RowShape, StreamStats, Target};
+use crate::dump::rows::{fingerprint_rows, stream_rows, StreamStats, Target};
+use crate::dump::select::{
+    object_error, select_sql, statement_error, RowRange, TableRead, TableSettings,
+};
 use crate::dump::{DumpedFile, Job};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::manifest::{FileKind, TableEntry};
 use crate::progress::Progress;
-use crate::schema::{self, DataColumns, TableInfo, TableKind};
+use crate::schema::{self, TableInfo, TableKind};
 use crate::sink::SqlFile;
 use crate::snapshot::Server;
 use crate::sql::create::without_auto_increment_option;
-use crate::sql::ident::{file_name, push_ident, qualified, quote_ident};
-use crate::sql::literal::{Introducer, ValueKind};
+use crate::sql::ident::{file_name, quote_ident};
 use crate::sql::script::{header, Session};
 use crate::store::DumpDir;
 
@@ -24,34 +26,6 @@ pub struct TableOutput {
     pub files: Vec<DumpedFile>,
     /// Base tables only: rows, bytes and fingerprint.
     pub entry: Option<TableEntry>,
-}
-
-/// Settings that shape the files of a table.
-#[derive(Debug, Clone, Copy)]
-pub struct TableSettings {
-    pub max_statement_bytes: usize,
-}
-
-/// `table `d`.`t`` or `sequence `d`.`s``.
-fn object_name(table: &TableInfo) -> String {
-    let what = match table.kind {
-        TableKind::Sequence => "sequence",
-        _ => "table",
-    };
-    format!("{what} {}", table.qualified())
-}
-
-pub(crate) fn object_error(table: &TableInfo, e: impl std::fmt::Display) -> Error {
-    Error::Object {
-        object: object_name(table),
-        message: e.to_string(),
-    }
-}
-
-/// A statement about `table` failed: see [`Error::object`] (a broken connection stays
-/// recognisable).
-pub(crate) fn statement_error(table: &TableInfo, e: mysql::Error) -> Error {
-    Error::object(object_name(table), e)
 }
 
 /// Writes the schema file and the data file of `job`'s table.
@@ -116,14 +90,6 @@ fn table_with_rows(
     })
 }
 
-/// A table whose rows are being read: which columns, and whether history rows come too.
-#[derive(Debug, Clone)]
-pub struct TableRead {
-    pub table: TableInfo,
-    pub columns: DataColumns,
-    pub history: bool,
-}
-
 /// Writes the table's schema file and reads how its rows are to be read.
 pub fn open_table(
     conn: &mut Conn,
@@ -148,15 +114,6 @@ pub fn open_table(
             history,
         },
     ))
-}
-
-/// Which rows of a table one data file holds: all of them, or one chunk.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RowRange {
-    /// `WHERE` condition (without the keyword) selecting the chunk.
-    pub condition: Option<String>,
-    /// 1-based chunk number; it names the file `table.00001.sql.zst`.
-    pub chunk: Option<u32>,
 }
 
 fn table_dir(table: &TableInfo) -> String {
@@ -247,82 +204,6 @@ fn write_whole(
         rows: None,
         max_statement_bytes: None,
     })
-}
-
-/// The SELECT that reads a table's rows, and how its columns become literals.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowSelect {
-    pub sql: String,
-    pub shape: RowShape,
-}
-
-/// The SELECT that reads the rows exactly: FLOAT through DOUBLE (the text protocol prints FLOAT with
-/// 6 digits), ENUMs that have a `''` member and ENUMs and SETs in lossy character sets by index
-/// (their error value also prints as `''`; their member texts would change through utf8mb4), text
-/// in lossy character sets as raw bytes (written `_charset 0x…`), history included for
-/// system-versioned tables. A table without data columns (every column generated) selects a
-/// placeholder, and each row is written `()`.
-pub fn select_sql(
-    server: &Server,
-    table: &TableInfo,
-    columns: &DataColumns,
-    history: bool,
-) -> RowSelect {
-    let mut sql = String::from("SELECT ");
-    let mut shape = RowShape {
-        kinds: Vec::with_capacity(columns.columns.len()),
-        empty: columns.columns.is_empty(),
-    };
-    if shape.empty {
-        sql.push('0');
-    }
-    for (i, c) in columns.columns.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        let name = quote_ident(&c.name);
-        let mut kind = None;
-        if c.data_type == "float" {
-            if server.mariadb || server.version >= (8, 0, 17) {
-                sql.push_str(&format!("CAST({name} AS DOUBLE)"));
-            } else {
-                sql.push_str(&format!("({name} + 0e0)"));
-            }
-        } else if c.by_index() {
-            sql.push_str(&format!("({name} + 0)"));
-        } else if let Some(cs) = c.raw_charset() {
-            // Raw bytes, so the connection's utf8mb4 conversion never touches them. Hex without
-            // an introducer (a binary string) would load the same bytes, should a name ever not
-            // fit an introducer.
-            sql.push_str(&format!("CAST({name} AS BINARY)"));
-            kind = Some(Introducer::new(cs).map_or(ValueKind::Binary, ValueKind::Introduced));
-        } else {
-            sql.push_str(&name);
-        }
-        shape.kinds.push(kind);
-    }
-    sql.push_str(" FROM ");
-    sql.push_str(&qualified(&table.database, &table.name));
-    if history {
-        sql.push_str(" FOR SYSTEM_TIME ALL");
-    }
-    RowSelect { sql, shape }
-}
-
-/// `INSERT INTO `t` (`a`,`b`) VALUES` — columns always named, so invisible and history columns load too
-/// (`INSERT INTO `t` () VALUES` for a table without data columns: its rows are `()`).
-pub fn insert_head(table: &TableInfo, columns: &DataColumns) -> Vec<u8> {
-    let mut head = b"INSERT INTO ".to_vec();
-    push_ident(&mut head, &table.name);
-    head.extend_from_slice(b" (");
-    for (i, c) in columns.columns.iter().enumerate() {
-        if i > 0 {
-            head.push(b',');
-        }
-        push_ident(&mut head, &c.name);
-    }
-    head.extend_from_slice(b") VALUES");
-    head
 }
 
 /// Writes the data file of `range` (none when it holds no rows) and says what it held.

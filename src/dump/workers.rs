@@ -8,7 +8,8 @@ use std::time::Duration;
 use mysql::Conn;
 
 use crate::dump::chunk::{Chunk, ChunkedTable, Completion, Next};
-use crate::dump::table::{self, RowRange, TableOutput, TableRead, TableSettings};
+use crate::dump::select::{RowRange, TableRead, TableSettings};
+use crate::dump::table::{self, TableOutput};
 use crate::dump::{DumpedFile, Job};
 use crate::error::{Error, Result};
 use crate::manifest::{Failure, TableEntry};

@@ -417,16 +417,9 @@ impl Run<'_> {
 
     /// Views, routines, triggers, events and accounts, in manifest order, on one connection.
     fn load_objects(&self, conn: &mut Conn) {
-        for file in self.plan.files.iter().filter(|f| {
-            matches!(
-                f.kind,
-                FileKind::Routines
-                    | FileKind::View
-                    | FileKind::Triggers
-                    | FileKind::Events
-                    | FileKind::Users
-            )
-        }) {
+        // Everything that comes after the rows, in the order the manifest keeps (FileKind::phase).
+        let after_rows = |f: &&&ManifestFile| f.kind.phase() > FileKind::TableData.phase();
+        for file in self.plan.files.iter().filter(after_rows) {
             if file.kind == FileKind::Users {
                 self.prepare_accounts(conn, file);
             }

@@ -11,19 +11,7 @@ use crate::manifest::{
 };
 use crate::sink::hex;
 
-/// Something wrong with one file of a dump.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Problem {
-    /// Path relative to the dump directory.
-    pub path: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
+pub use crate::error::Problem;
 
 fn problem(path: &str, message: impl Into<String>) -> Problem {
     Problem {
