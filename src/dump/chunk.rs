@@ -7,7 +7,9 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::dump::rows::{each_row_of, StreamStats};
-use crate::dump::select::{statement_error, RowRange, RowSelect, RowShape, TableRead};
+use crate::dump::select::{
+    object_error, statement_error, RowRange, RowSelect, RowShape, TableRead,
+};
 use crate::dump::DumpedFile;
 use crate::error::{Error, Result};
 use crate::manifest::TableEntry;
@@ -427,17 +429,10 @@ fn split_tuple(row: &[u8], columns: usize) -> Vec<Vec<u8>> {
     out
 }
 
-fn object_error(read: &TableRead, message: String) -> Error {
-    Error::Object {
-        object: format!("table {}", read.table.qualified()),
-        message,
-    }
-}
-
 fn poisoned(read: &TableRead) -> Error {
     object_error(
-        read,
-        "a worker died while cutting the table into chunks".to_string(),
+        &read.table,
+        "a worker died while cutting the table into chunks",
     )
 }
 
