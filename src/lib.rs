@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod optfile;
 pub mod plan;
 pub mod progress;
+#[cfg(test)]
+mod proptest_cases;
 pub mod prune;
 pub mod regular_file;
 pub mod restore;

@@ -14,14 +14,7 @@ use sha2::Digest;
 
 use super::*;
 
-/// `cases` cases, or `PROPTEST_CASES` of them when set (for a longer fuzzing run).
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig::with_cases(cases)
-}
+use crate::proptest_cases::config;
 
 /// Any string, or one of the shapes the real ones have.
 fn text() -> impl Strategy<Value = String> {

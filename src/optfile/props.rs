@@ -17,14 +17,7 @@ use tempfile::TempDir;
 use super::line::{classify, decode_value, parse_option, strip_end_comment, Line};
 use super::*;
 
-/// `cases` cases, or `PROPTEST_CASES` of them when set (for a longer fuzzing run).
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig::with_cases(cases)
-}
+use crate::proptest_cases::config;
 
 const GROUPS: [&str; 5] = [
     "client",

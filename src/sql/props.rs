@@ -21,14 +21,7 @@ use crate::restore::rewrite::{
     rewrite_references, Dialect, Rename,
 };
 
-/// `cases` cases, or `PROPTEST_CASES` of them when set (for a longer fuzzing run).
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig::with_cases(cases)
-}
+use crate::proptest_cases::config;
 
 /// A name of up to 64 characters of any kind, heavy in the ones that need care.
 fn name() -> impl Strategy<Value = String> {

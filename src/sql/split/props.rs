@@ -16,14 +16,7 @@ use super::super::*;
 use super::Trickle;
 use crate::sql::literal::{push_value, Introducer, ValueKind};
 
-/// `cases` cases, or `PROPTEST_CASES` of them when set (for a longer fuzzing run).
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig::with_cases(cases)
-}
+use crate::proptest_cases::config;
 
 /// One statement or error as the tests compare them.
 type Out = Result<Statement, String>;
