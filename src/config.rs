@@ -2,8 +2,9 @@
 //!
 //! Every setting is resolved as: command line, else config file, else the library's default
 //! (each settings struct's `Default`). The file has the global keys at the top and one section
-//! per command (`[connection]`, `[dump]`, `[restore]`, `[verify]`, `[prune]`, `[list]`); a key
-//! is the long flag's name without `--`. Unknown keys and bad values are errors naming the file
+//! per command (`[connection]`, `[dump]`, `[restore]`, `[verify]`, `[prune]`, `[list]`) and one
+//! for object storage (`[s3]`, keys without the flags' `s3-`); a key is the long flag's name
+//! without `--`. Unknown keys and bad values are errors naming the file
 //! and line. The command line fills the same layer types, so merging is `cli.over(file)`.
 
 use std::fmt;
@@ -284,6 +285,18 @@ layer! {
 }
 
 layer! {
+    /// `[s3]`: how S3-compatible object storage is reached (`s3://` output roots and dumps).
+    /// Credentials are not settings: they come from the AWS environment variables and
+    /// `~/.aws/credentials`/`~/.aws/config` (the profile named here or by `AWS_PROFILE`).
+    pub struct S3Config {
+        pub endpoint: String,
+        pub region: String,
+        pub path_style: bool,
+        pub profile: String,
+    }
+}
+
+layer! {
     /// `[list]`.
     pub struct ListConfig {
         pub json: bool,
@@ -304,6 +317,7 @@ pub struct ConfigFile {
     pub verify: VerifyConfig,
     pub prune: PruneConfig,
     pub list: ListConfig,
+    pub s3: S3Config,
 }
 
 /// The file's shape for parsing: the global keys listed one by one, because serde cannot
@@ -333,10 +347,12 @@ struct RawFile {
     prune: PruneConfig,
     #[serde(default)]
     list: ListConfig,
+    #[serde(default)]
+    s3: S3Config,
 }
 
 /// The sections of the file, in order, with their keys.
-pub fn sections() -> [(&'static str, &'static [&'static str]); 7] {
+pub fn sections() -> [(&'static str, &'static [&'static str]); 8] {
     [
         ("", GlobalConfig::KEYS),
         ("connection", ConnConfig::KEYS),
@@ -345,6 +361,7 @@ pub fn sections() -> [(&'static str, &'static [&'static str]); 7] {
         ("verify", VerifyConfig::KEYS),
         ("prune", PruneConfig::KEYS),
         ("list", ListConfig::KEYS),
+        ("s3", S3Config::KEYS),
     ]
 }
 
@@ -385,6 +402,7 @@ impl ConfigFile {
             verify: raw.verify,
             prune: raw.prune,
             list: raw.list,
+            s3: raw.s3,
         })
     }
 

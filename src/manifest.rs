@@ -1,6 +1,6 @@
 //! `manifest.json` and `SHA256SUMS`: what a dump holds, in restore order, with hashes to prove it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +141,10 @@ pub struct ManifestFile {
     /// Data files: the largest statement inside, in bytes (to check `max_allowed_packet` before loading).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_statement_bytes: Option<u64>,
+    /// The storage's own checksum of the file when it has one (an S3 ETag: for a multipart
+    /// upload, not a hash of the whole file), to tell a changed object without reading it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// One table's data as dumped.
@@ -249,7 +253,12 @@ impl Manifest {
     /// link, FIFO or device) of at most [`MAX_MANIFEST_BYTES`].
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
-        let bytes = read_dump_file(&path, MAX_MANIFEST_BYTES).map_err(|e| match e {
+        Manifest::parse(read_dump_file(&path, MAX_MANIFEST_BYTES), path)
+    }
+
+    /// Parses the bytes of a `manifest.json` (as read from `path`, for messages).
+    pub fn parse(read: Result<Vec<u8>, ReadError>, path: PathBuf) -> Result<Manifest> {
+        let bytes = read.map_err(|e| match e {
             ReadError::Io(e) => Error::io(&path, e),
             refused => Error::Manifest {
                 path: path.clone(),

@@ -1,7 +1,7 @@
 //! `mybak prune`: decide which dumps of an output root to keep (a plan, with reasons), then
 //! remove the others through the store.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -9,11 +9,15 @@ use crate::error::{Error, Result};
 use crate::manifest::Status;
 use crate::retention::{self, Action, Candidate, DumpState, Policy, Verdict};
 use crate::store::catalog::{self, Found, StoredDump};
+use crate::store::{S3Settings, Storage};
 
 /// Everything a prune needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PruneSettings {
+    /// The output root: a local path or an `s3://` URL.
     pub root: PathBuf,
+    /// How object storage is reached, when the root is there.
+    pub s3: S3Settings,
     pub policy: Policy,
     pub dry_run: bool,
 }
@@ -44,13 +48,18 @@ impl Plan {
 
 /// Lists the root's dumps and decides, in time zone `tz`, as of `now`. Pure but for listing.
 /// `.pruning` leftovers (removals that were interrupted) are always removed.
-pub fn plan<Tz: TimeZone>(settings: &PruneSettings, now: DateTime<Utc>, tz: &Tz) -> Result<Plan> {
+pub fn plan<Tz: TimeZone>(
+    root: &dyn Storage,
+    settings: &PruneSettings,
+    now: DateTime<Utc>,
+    tz: &Tz,
+) -> Result<Plan> {
     if settings.policy.is_empty() {
         return Err(Error::Settings(
             "no retention rule given (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly, --keep-within or [prune] in the config file): nothing removed".to_string(),
         ));
     }
-    let dumps = catalog::list_dumps(&settings.root)?;
+    let dumps = catalog::list_dumps(root)?;
     let mut candidates = Vec::new();
     let mut unreadable = Vec::new();
     let mut leftovers = Vec::new();
@@ -114,7 +123,7 @@ pub struct Executed {
 }
 
 /// Removes the dumps the plan removes (nothing with `dry_run`).
-pub fn execute(root: &Path, plan: &Plan, dry_run: bool) -> Executed {
+pub fn execute(root: &dyn Storage, plan: &Plan, dry_run: bool) -> Executed {
     let mut done = Executed::default();
     if dry_run {
         return done;

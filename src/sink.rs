@@ -1,8 +1,7 @@
-//! Writing a dump file: SQL text → zstd → SHA-256 over the compressed bytes → file, in one pass.
+//! Writing a dump file: SQL text → zstd → SHA-256 over the compressed bytes → storage, in one pass.
 //!
 //! No file is ever read back: the hash and size are known when [`SqlFile::finish`] returns.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -11,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::store::Upload;
 
 /// A writer that hashes and counts what passes through it.
 pub struct HashingWriter<W> {
@@ -70,9 +70,12 @@ pub struct FileRecord {
     pub bytes: u64,
     /// Size of the SQL text before compression.
     pub sql_bytes: u64,
+    /// The storage's own checksum of the file (an S3 ETag), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
-type Encoder = zstd::stream::write::Encoder<'static, HashingWriter<BufWriter<File>>>;
+type Encoder = zstd::stream::write::Encoder<'static, HashingWriter<BufWriter<Box<dyn Upload>>>>;
 
 /// The first write failure of a dump, shared by all its files: after one, the dump cannot be
 /// trusted to be whole (a full disk fails every table after it), so the run stops.
@@ -94,10 +97,10 @@ fn failed(failure: &FailureSlot, abs: &std::path::Path, e: io::Error) -> Error {
 }
 
 impl SqlFile {
-    /// Writes `file` (opened by the store; `rel` is its path in the dump, `abs` on disk),
-    /// compressing at `level`; a write error is also recorded in `failure`.
+    /// Writes `file` (opened by the store; `rel` is its path in the dump, `abs` how it is
+    /// shown), compressing at `level`; a write error is also recorded in `failure`.
     pub fn new(
-        file: File,
+        file: Box<dyn Upload>,
         rel: &str,
         abs: PathBuf,
         level: i32,
@@ -142,7 +145,7 @@ impl SqlFile {
         self.sql_bytes
     }
 
-    /// Ends the zstd frame, flushes and fsyncs the file, and says what was written.
+    /// Ends the zstd frame, flushes the file and makes it durable, and says what was written.
     pub fn finish(self) -> Result<FileRecord> {
         let (abs, failure) = (self.abs, self.failure);
         let writer = self
@@ -153,12 +156,13 @@ impl SqlFile {
         let file = buffered
             .into_inner()
             .map_err(|e| failed(&failure, &abs, e.into_error()))?;
-        file.sync_all().map_err(|e| failed(&failure, &abs, e))?;
+        let etag = file.finish().map_err(|e| failed(&failure, &abs, e))?;
         Ok(FileRecord {
             path: self.rel,
             sha256,
             bytes,
             sql_bytes: self.sql_bytes,
+            etag,
         })
     }
 }
@@ -169,10 +173,11 @@ mod tests {
     use std::path::Path;
 
     fn create(dir: &Path, rel: &str, level: i32) -> SqlFile {
+        use crate::store::Storage;
         let abs = dir.join(rel);
-        std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
+        let storage = crate::store::storage::local::LocalStorage::new(dir, Default::default());
         SqlFile::new(
-            File::create_new(&abs).unwrap(),
+            storage.create(rel).unwrap(),
             rel,
             abs,
             level,

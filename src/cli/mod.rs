@@ -145,11 +145,13 @@ fn run(cli: Cli, logging: &'static Logging) -> u8 {
     } else {
         cli.global.config.as_deref()
     };
-    let config = match (cli.global.no_config, ConfigFile::load(explicit)) {
+    let mut config = match (cli.global.no_config, ConfigFile::load(explicit)) {
         (true, _) => ConfigFile::default(),
         (false, Ok(c)) => c,
         (false, Err(e)) => return early_failure(logging, command, &e.into(), clock),
     };
+    // Object-storage settings are used by every command alike: flags over `[s3]`.
+    config.s3 = cli.global.s3.layer().over(config.s3);
     let global = cli.global.layer().over(config.global.clone()).settings();
     let run_id = run_id();
     // `config check` only looks: it opens no log file (it says whether one can be written).

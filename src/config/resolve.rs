@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{
     ConfigFile, ConnConfig, DumpConfig, GlobalConfig, ListConfig, LogFormat, ProgressMode,
-    PruneConfig, RestoreConfig, RestoreUsers, VerifyConfig,
+    PruneConfig, RestoreConfig, RestoreUsers, S3Config, VerifyConfig,
 };
 use crate::conn::ConnSettings;
 use crate::dump::DumpSettings;
@@ -16,6 +16,7 @@ use crate::prune::PruneSettings;
 use crate::restore::rewrite::Rename;
 use crate::restore::RestoreSettings;
 use crate::retention::Policy;
+use crate::store::S3Settings;
 use crate::units::{ByteSize, Span};
 
 /// Settings of every command: logging, metrics, hooks, progress.
@@ -310,7 +311,7 @@ impl PruneConfig {
 
 impl PruneConfig {
     /// The settings of a prune of `root`, over the defaults.
-    pub fn settings(self, root: PathBuf) -> PruneSettings {
+    pub fn settings(self, root: PathBuf, s3: S3Settings) -> PruneSettings {
         let l = self.over(PruneConfig::defaults());
         let policy = Policy {
             keep_last: l.keep_last.unwrap_or(0),
@@ -326,8 +327,21 @@ impl PruneConfig {
         };
         PruneSettings {
             root,
+            s3,
             policy,
             dry_run: l.dry_run.unwrap_or(false),
+        }
+    }
+}
+
+impl S3Config {
+    /// How object storage is reached (no setting: AWS, credentials from the environment).
+    pub fn settings(self) -> S3Settings {
+        S3Settings {
+            endpoint: self.endpoint,
+            region: self.region,
+            path_style: self.path_style,
+            profile: self.profile,
         }
     }
 }
@@ -376,6 +390,7 @@ impl ConfigFile {
             list: ListConfig {
                 json: Some(self.list.json()),
             },
+            s3: self.s3.clone(),
         })
     }
 }

@@ -30,7 +30,10 @@ use crate::schema::{self, Catalog, TableInfo, TableKind};
 use crate::sink::FileRecord;
 use crate::snapshot::{self, Server};
 use crate::store::lock::RootLock;
-use crate::store::{self, default_name_format, dump_name, DumpDir, RunInfo, WriteOptions};
+use crate::store::{
+    self, default_name_format, dump_name, DumpDir, Location, RunInfo, S3Settings, SharedStorage,
+    WriteOptions,
+};
 use crate::units::{FileMode, Span};
 
 use objects::ObjectWriter;
@@ -41,8 +44,10 @@ use workers::{run_workers, Results, WorkerContext};
 #[derive(Debug, Clone)]
 pub struct DumpSettings {
     pub conn: ConnSettings,
-    /// The output root, where dump directories are created.
+    /// The output root, where dump directories are created: a local path or an `s3://` URL.
     pub output_dir: PathBuf,
+    /// How object storage is reached, when the output root is there.
+    pub s3: S3Settings,
     /// strftime format of the dump directory's name; `None`: [`default_name_format`].
     pub name_format: Option<String>,
     /// Name the dump by its UTC start time instead of local time.
@@ -74,6 +79,7 @@ impl Default for DumpSettings {
         DumpSettings {
             conn: ConnSettings::default(),
             output_dir: PathBuf::from("./backups"),
+            s3: S3Settings::default(),
             name_format: None,
             utc: false,
             filter: Filter::default(),
@@ -146,8 +152,10 @@ pub struct DumpOutcome {
     pub path: PathBuf,
     pub manifest: Manifest,
     pub elapsed: Duration,
-    /// The output root's lock, still held (so the caller can prune under it).
-    pub lock: RootLock,
+    /// The output root, and its lock (on a local root), still held (so the caller can prune
+    /// under it).
+    pub root: SharedStorage,
+    pub lock: Option<RootLock>,
 }
 
 /// A file written by the dump, with what the manifest needs to know of it.
@@ -189,7 +197,8 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
     settings.validate()?;
     settings.check_timeouts()?;
     let name = dump_name(settings.name_format(), started, settings.utc)?;
-    store::check_root(&settings.output_dir)?;
+    let root = Location::from_path(&settings.output_dir)?.open(settings.file_mode, &settings.s3)?;
+    store::check_storage(root.as_ref())?;
     let mut main = conn::connect(&settings.conn)?;
     let server = Server::detect(&mut main)?;
     snapshot::prepare_session(&mut main, &server)?;
@@ -197,10 +206,16 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
     for warning in &catalog.warnings {
         log::warn!("{warning}");
     }
-    let source_bytes = space::check(&settings.output_dir, &catalog, settings.min_free)?;
-    // Nothing is written before this point: the root and its lock file come last.
-    store::create_root(&settings.output_dir)?;
-    let lock = RootLock::acquire(&settings.output_dir, "mybak dump")?;
+    let source_bytes = space::check(root.as_ref(), &catalog, settings.min_free)?;
+    // Nothing is written before this point: the root and its lock file come last (object
+    // storage has neither: a bucket is not created, and runs are told apart by their names).
+    let lock = match root.local_dir() {
+        Some(dir) => {
+            store::create_root(dir)?;
+            Some(RootLock::acquire(dir, "mybak dump")?)
+        }
+        None => None,
+    };
     // DDL is held off from here to the end; the tables are listed again under it, so every
     // definition read from now on is the one at the snapshot.
     let guard = take_ddl_guard(settings, &server)?;
@@ -216,12 +231,11 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
         catalog.tables.len()
     );
     let options = WriteOptions {
-        mode: settings.file_mode,
         compress_level: settings.compress_level,
     };
     let run = RunInfo::current(&settings.run_id, started);
-    let dump_dir = DumpDir::create(&settings.output_dir, &name, options, &run)?;
-    progress.writing_to(dump_dir.path());
+    let dump_dir = DumpDir::create(root.clone(), &name, options, &run)?;
+    progress.writing_to(&dump_dir.path());
 
     let guarded = Guarded {
         backup_stage: guard
@@ -260,6 +274,7 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
         path,
         manifest,
         elapsed: clock.elapsed(),
+        root,
         lock,
     })
 }
@@ -518,6 +533,7 @@ fn build_manifest(
                 sha256: f.record.sha256,
                 bytes: f.record.bytes,
                 sql_bytes: f.record.sql_bytes,
+                etag: f.record.etag,
                 kind: f.kind,
                 database: f.database,
                 table: f.table,

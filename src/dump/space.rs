@@ -1,12 +1,11 @@
 //! Will the dump fit? information_schema's data sizes × the compression ratio of the last
 //! complete dump in the root (or a conservative 1:1), against the free space and `--min-free`.
 
-use std::path::Path;
-
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Status};
 use crate::schema::{Catalog, TableKind};
 use crate::store::catalog::list_dumps;
+use crate::store::Storage;
 use crate::units::human_bytes;
 
 /// Safety margin on top of the estimate.
@@ -74,7 +73,7 @@ pub fn shortfall(estimate: &Estimate, min_free: u64, free: u64) -> Option<String
 }
 
 /// Checks that the dump of `catalog` fits into `root`; returns the source size it estimated from.
-pub fn check(root: &Path, catalog: &Catalog, min_free: u64) -> Result<u64> {
+pub fn check(root: &dyn Storage, catalog: &Catalog, min_free: u64) -> Result<u64> {
     let source_bytes: u64 = catalog
         .tables
         .iter()
@@ -87,17 +86,21 @@ pub fn check(root: &Path, catalog: &Catalog, min_free: u64) -> Result<u64> {
         (m.status == Status::Complete).then_some((d.name.as_str(), m))
     });
     let estimate = estimate(source_bytes, last);
-    let free = crate::store::free_space(root)?;
+    let Some(dir) = root.local_dir() else {
+        // Object storage has no free space to check.
+        return Ok(source_bytes);
+    };
+    let free = crate::store::free_space(dir)?;
     log::info!(
         "space: about {} needed, {} free in {}",
         human_bytes(estimate.bytes),
         human_bytes(free),
-        root.display()
+        dir.display()
     );
     match shortfall(&estimate, min_free, free) {
         None => Ok(source_bytes),
         Some(message) => Err(Error::OutputRoot {
-            path: root.to_path_buf(),
+            path: dir.to_path_buf(),
             message,
         }),
     }
@@ -137,6 +140,7 @@ mod tests {
                 table: None,
                 rows: None,
                 max_statement_bytes: None,
+                etag: None,
             }],
         }
     }

@@ -67,7 +67,7 @@ enum Work {
     /// A table (or sequence) read in one stream, schema file included.
     Whole(Job),
     /// The rows of a table whose schema file is written already, in one stream.
-    Rows(DumpedFile, TableRead),
+    Rows(Box<DumpedFile>, TableRead),
     /// One range of a big table.
     Chunk(Arc<ChunkedTable>, Chunk),
 }
@@ -154,7 +154,7 @@ fn worker_loop(
         let during = work.during();
         let result = match work {
             Work::Whole(job) => whole(ctx, conn, &job, shared),
-            Work::Rows(schema_file, read) => rows(ctx, conn, schema_file, &read, shared),
+            Work::Rows(schema_file, read) => rows(ctx, conn, *schema_file, &read, shared),
             Work::Chunk(t, chunk) => chunk_of(ctx, conn, &t, &chunk, shared),
         };
         if let Err(e) = result {
@@ -302,7 +302,9 @@ impl Scheduler {
                 }
                 Ok(None)
             }
-            Ok(Opened::Single(schema_file, read)) => Ok(Some(Work::Rows(schema_file, read))),
+            Ok(Opened::Single(schema_file, read)) => {
+                Ok(Some(Work::Rows(Box::new(schema_file), read)))
+            }
             Err(e) => {
                 if let Ok(mut r) = shared.lock() {
                     r.failed(&job.table, e.detail());

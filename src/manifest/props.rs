@@ -69,6 +69,7 @@ fn manifest_file() -> impl Strategy<Value = ManifestFile> {
                 table,
                 rows,
                 max_statement_bytes: max,
+                etag: None,
             },
         )
 }
@@ -429,9 +430,12 @@ fn verify_dir(text: &[u8]) -> Option<crate::verify::Report> {
         Err(_) => format!("{manifest_sha}  {MANIFEST_FILE}\n"),
     };
     std::fs::write(dir.path().join(SUMS_FILE), sums).unwrap();
-    crate::verify::offline(dir.path(), 1 << 30)
-        .ok()
-        .map(|(_, r)| r)
+    crate::verify::offline(
+        &crate::store::storage::local::LocalStorage::new(dir.path(), Default::default()),
+        1 << 30,
+    )
+    .ok()
+    .map(|(_, r)| r)
 }
 
 #[test]

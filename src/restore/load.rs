@@ -1,7 +1,6 @@
 //! Loading one dump file: its statements (through the store's one reader), checked against what
 //! the file's kind may hold, edited where asked, executed.
 
-use std::path::Path;
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
@@ -12,6 +11,7 @@ use crate::manifest::{FileKind, ManifestFile};
 use crate::sql::shape;
 use crate::sql::split::Quoting;
 use crate::store::read::{statement_limit, StatementReader, HUGE_STATEMENT};
+use crate::store::Storage;
 
 pub use crate::store::read::FileError as LoadFailure;
 
@@ -34,9 +34,13 @@ struct Statements {
 }
 
 impl Statements {
-    fn open(dir: &Path, file: &ManifestFile, max_statement: usize) -> Result<Self, LoadFailure> {
+    fn open(
+        dump: &dyn Storage,
+        file: &ManifestFile,
+        max_statement: usize,
+    ) -> Result<Self, LoadFailure> {
         Ok(Statements {
-            reader: StatementReader::open(dir, file, statement_limit(file, max_statement))?,
+            reader: StatementReader::open(dump, file, statement_limit(file, max_statement))?,
         })
     }
 
@@ -70,13 +74,13 @@ impl Statements {
 /// before they are read whole.
 pub fn load_file(
     conn: &mut Conn,
-    dir: &Path,
+    dump: &dyn Storage,
     file: &ManifestFile,
     max_packet: usize,
     edit: &mut Edit<'_>,
     sent: &mut dyn FnMut(u64),
 ) -> Result<(), LoadFailure> {
-    let mut statements = Statements::open(dir, file, max_packet.saturating_sub(1))?;
+    let mut statements = Statements::open(dump, file, max_packet.saturating_sub(1))?;
     while let Some(statement) = statements.next(file) {
         let (line, offset, text) = statement?;
         let text = edit(&text).unwrap_or(text);
@@ -172,10 +176,10 @@ fn query_retrying(conn: &mut Conn, file: &ManifestFile, text: &str) -> Result<()
 
 /// Reads all statements of a (small) file into memory, for the schema phase.
 pub fn read_statements(
-    dir: &Path,
+    dump: &dyn Storage,
     file: &ManifestFile,
 ) -> Result<Vec<(u64, u64, String)>, LoadFailure> {
-    let mut statements = Statements::open(dir, file, usize::MAX)?;
+    let mut statements = Statements::open(dump, file, usize::MAX)?;
     let mut out = Vec::new();
     while let Some(s) = statements.next(file) {
         out.push(s?);

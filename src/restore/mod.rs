@@ -24,7 +24,7 @@ use crate::progress::Progress;
 use crate::sql::grant::{grant_target, GrantTarget};
 use crate::sql::ident::quote_ident;
 use crate::sql::split::DEFAULT_MAX_STATEMENT;
-use crate::store;
+use crate::store::{self, Location, S3Settings, Storage};
 use crate::verify::files;
 
 use load::{load_file, LoadFailure};
@@ -35,7 +35,10 @@ pub use users::UsersMode;
 #[derive(Debug, Clone)]
 pub struct RestoreSettings {
     pub conn: ConnSettings,
+    /// The dump: a local directory or an `s3://` URL.
     pub dir: PathBuf,
+    /// How object storage is reached, when the dump is there.
+    pub s3: S3Settings,
     /// Selects databases and tables by their names in the dump.
     pub filter: Filter,
     pub renames: Vec<Rename>,
@@ -57,6 +60,7 @@ impl Default for RestoreSettings {
         RestoreSettings {
             conn: ConnSettings::default(),
             dir: PathBuf::new(),
+            s3: S3Settings::default(),
             filter: Filter::default(),
             renames: Vec::new(),
             threads: crate::dump::default_threads(),
@@ -169,7 +173,9 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
     if settings.threads == 0 {
         return Err(Error::Settings("--threads must be at least 1".to_string()));
     }
-    let manifest = store::open_dump(&settings.dir)?;
+    let dump = Location::from_path(&settings.dir)?.open(Default::default(), &settings.s3)?;
+    let dump = dump.as_ref();
+    let manifest = store::open_dump(dump)?;
     if manifest.status == Status::Partial && !settings.allow_partial {
         let names: Vec<String> = manifest
             .failures
@@ -183,12 +189,12 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
         )));
     }
     let plan = plan(&manifest, settings)?;
-    preflight(settings, &manifest, &plan)?;
+    preflight(dump, settings, &manifest, &plan)?;
     let mut main = connect(settings)?;
     let max_packet = max_allowed_packet(&mut main)?;
     check_statement_sizes(&plan, max_packet)?;
     let accounts = match settings.users {
-        Some(mode) => users::plan_accounts(&mut main, &settings.dir, &plan.files, mode)?,
+        Some(mode) => users::plan_accounts(&mut main, dump, &plan.files, mode)?,
         None => users::AccountPlan::default(),
     };
     prepare_targets(&mut main, &plan, settings.drop_existing)?;
@@ -197,6 +203,7 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
     progress.start(0, total);
     let mut run = Run {
         settings,
+        dump,
         plan: &plan,
         max_packet,
         progress,
@@ -217,11 +224,16 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
 /// Reads every file to restore before anything is sent: each must be exactly the file the
 /// manifest describes (size, SHA-256, rows), hold only the statements its kind allows
 /// ([`crate::sql::shape`]) and every restored table the rows the manifest counts.
-fn preflight(settings: &RestoreSettings, manifest: &Manifest, plan: &Plan<'_>) -> Result<()> {
-    let mut problems = files::check_listing(&settings.dir, manifest);
+fn preflight(
+    dump: &dyn Storage,
+    settings: &RestoreSettings,
+    manifest: &Manifest,
+    plan: &Plan<'_>,
+) -> Result<()> {
+    let mut problems = files::check_listing(dump, manifest);
     let selected = |db: &str, t: &str| settings.filter.table(db, t);
     let checked = crate::verify::check_files(
-        &settings.dir,
+        dump,
         manifest,
         &plan.files,
         DEFAULT_MAX_STATEMENT,
@@ -321,6 +333,8 @@ fn prepare_targets(conn: &mut Conn, plan: &Plan<'_>, drop_existing: bool) -> Res
 /// A restore in progress: settings, plan and what happened so far.
 struct Run<'a> {
     settings: &'a RestoreSettings,
+    /// The dump's files.
+    dump: &'a dyn Storage,
     plan: &'a Plan<'a>,
     max_packet: usize,
     progress: &'a dyn Progress,
@@ -389,7 +403,7 @@ impl Run<'_> {
         let _one_at_a_time = crate::store::read::is_huge(file).then(|| self.huge.lock());
         let result = load_file(
             conn,
-            &self.settings.dir,
+            self.dump,
             file,
             self.max_packet,
             &mut edit,

@@ -67,7 +67,7 @@ fn referenced_by_foreign_keys(run: &Run<'_>) -> BTreeSet<(String, String)> {
         .filter(|f| f.kind == FileKind::TableSchema)
     {
         let Some(db) = &f.database else { continue };
-        let Ok(statements) = read_statements(&run.settings.dir, f) else {
+        let Ok(statements) = read_statements(run.dump, f) else {
             continue;
         };
         for (_, _, sql) in statements {

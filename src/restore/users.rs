@@ -1,6 +1,7 @@
 //! `restore --users`: what happens to an account of the dump that exists already on the target
 //! (`--users=fail|skip|replace`), decided for every account before any statement runs.
 
+use crate::store::Storage;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
@@ -79,8 +80,8 @@ impl AccountPlan {
 }
 
 /// The accounts (with whether each is a role) the accounts file creates.
-fn dumped_accounts(dir: &std::path::Path, file: &ManifestFile) -> Result<Vec<(Account, bool)>> {
-    let statements = read_statements(dir, file).map_err(|e| Error::Settings(e.to_string()))?;
+fn dumped_accounts(dump: &dyn Storage, file: &ManifestFile) -> Result<Vec<(Account, bool)>> {
+    let statements = read_statements(dump, file).map_err(|e| Error::Settings(e.to_string()))?;
     Ok(statements
         .iter()
         .filter_map(|(_, _, sql)| created_account(sql))
@@ -104,7 +105,7 @@ fn existing_accounts(conn: &mut Conn) -> Result<Vec<(String, String)>> {
 /// under `fail` (naming them all), are skipped under `skip`, dropped and recreated under `replace`.
 pub(super) fn plan_accounts(
     conn: &mut Conn,
-    dir: &std::path::Path,
+    dump: &dyn Storage,
     files: &[&ManifestFile],
     mode: UsersMode,
 ) -> Result<AccountPlan> {
@@ -112,7 +113,7 @@ pub(super) fn plan_accounts(
     let Some(file) = files.iter().find(|f| f.kind == FileKind::Users) else {
         return Ok(plan);
     };
-    let dumped = dumped_accounts(dir, file)?;
+    let dumped = dumped_accounts(dump, file)?;
     let existing = existing_accounts(conn)?;
     let exists = |a: &Account| existing.iter().any(|(u, h)| a.is(u, h));
     let mut clashing = Vec::new();

@@ -1,20 +1,26 @@
 //! The dumps of an output root: finding them, opening one, removing one.
 //!
 //! A dump is a directory holding a `manifest.json` written by mybak; an unfinished dump is a
-//! `NAME.partial` directory holding the run marker; a dump being removed is `NAME.pruning`.
+//! `NAME.partial` directory holding the run marker (on object storage: the run marker without
+//! a manifest); a dump being removed is `NAME.pruning` (or holds the `.mybak-pruning` marker).
 //! Nothing else under the root is ever listed as a dump, and removal deletes only files
 //! mybak writes, so nothing mybak did not create is touched.
 
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use super::storage::{join, Entry, EntryKind, Storage};
 use super::{RunInfo, PARTIAL_SUFFIX, RUN_MARKER};
 use crate::error::{Error, Result};
-use crate::manifest::{Manifest, FORMAT_VERSION, MANIFEST_FILE, SUMS_FILE};
+use crate::manifest::{Manifest, FORMAT_VERSION, MANIFEST_FILE, MAX_MANIFEST_BYTES, SUMS_FILE};
 
 /// Suffix a dump directory gets while it is being removed.
 pub const PRUNING_SUFFIX: &str = ".pruning";
+
+/// The file that marks a dump being removed where directories cannot be renamed.
+pub const PRUNING_MARKER: &str = ".mybak-pruning";
 
 /// How deep below the root dumps are looked for (`--name %Y/%m/%d/%H%M%S` is 4).
 const MAX_DEPTH: usize = 8;
@@ -37,6 +43,9 @@ pub enum Found {
 pub struct StoredDump {
     /// Path relative to the root, `/`-separated, without `.partial`/`.pruning`.
     pub name: String,
+    /// Where it is, relative to the root (with its suffix).
+    pub rel: String,
+    /// Where it is, as shown to the user.
     pub path: PathBuf,
     pub found: Found,
     /// When it started: the manifest's (or the run marker's) start time, else the directory's
@@ -56,62 +65,70 @@ impl StoredDump {
     }
 }
 
-/// Lists the dumps (finished, unfinished, being removed, unreadable) below `root`, oldest first.
-pub fn list_dumps(root: &Path) -> Result<Vec<StoredDump>> {
+/// Lists the dumps (finished, unfinished, being removed, unreadable) of `root`, oldest first.
+pub fn list_dumps(root: &dyn Storage) -> Result<Vec<StoredDump>> {
     let mut out = Vec::new();
-    walk(root, root, 0, &mut out)?;
+    walk(root, "", 0, &mut out)?;
     out.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
     Ok(out)
 }
 
-fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<StoredDump>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+fn walk(root: &dyn Storage, dir: &str, depth: usize, out: &mut Vec<StoredDump>) -> Result<()> {
+    let entries = root
+        .list(dir)
+        .map_err(|e| Error::io(root.display(dir), e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        // Symlinks are never followed: the root may not lead elsewhere.
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if !is_dir || file_name.starts_with('.') {
+        if entry.kind != EntryKind::Dir || entry.name.starts_with('.') {
             continue;
         }
-        if let Some(found) = classify(&path, &file_name) {
-            out.push(stored(root, path, found));
+        let rel = join(dir, &entry.name);
+        if let Some(found) = classify(root, &rel, &entry.name)? {
+            out.push(stored(root, rel, &entry, found));
         } else if depth + 1 < MAX_DEPTH {
-            walk(root, &path, depth + 1, out)?;
+            walk(root, &rel, depth + 1, out)?;
         }
     }
     Ok(())
 }
 
-/// What directory `path` (named `file_name`) is, if it is a dump of some kind.
-fn classify(path: &Path, file_name: &str) -> Option<Found> {
+/// What directory `rel` (named `file_name`) is, if it is a dump of some kind.
+fn classify(root: &dyn Storage, rel: &str, file_name: &str) -> Result<Option<Found>> {
     if file_name.ends_with(PARTIAL_SUFFIX) {
-        // A regular file of ours, small: anything else (a FIFO, say) is not our marker.
-        let (marker, _) = crate::regular_file::read(
-            &path.join(RUN_MARKER),
-            crate::regular_file::Links::Refuse,
-            1 << 16,
-        )
-        .ok()?;
-        return Some(Found::Unfinished(serde_json::from_slice(&marker).ok()));
+        return Ok(run_marker(root, rel).map(Found::Unfinished));
     }
-    let has_manifest = path.join(MANIFEST_FILE).is_file();
-    if file_name.ends_with(PRUNING_SUFFIX) {
-        return has_manifest.then_some(Found::Pruning);
+    let entries = root
+        .list(rel)
+        .map_err(|e| Error::io(root.display(rel), e))?;
+    let has = |name: &str| {
+        entries
+            .iter()
+            .any(|e| e.kind == EntryKind::File && e.name == name)
+    };
+    if file_name.ends_with(PRUNING_SUFFIX) || has(PRUNING_MARKER) {
+        return Ok((has(MANIFEST_FILE) || has(PRUNING_MARKER)).then_some(Found::Pruning));
     }
-    if !has_manifest {
-        return None;
+    if !has(MANIFEST_FILE) {
+        // On object storage a dump is written in place: its run marker without a manifest.
+        return Ok(has(RUN_MARKER)
+            .then(|| run_marker(root, rel))
+            .flatten()
+            .map(Found::Unfinished));
     }
-    Some(match Manifest::read(path) {
+    Ok(Some(match read_manifest(root, rel) {
         Ok(m) if m.tool == "mybak" => Found::Dump(Box::new(m)),
         Ok(m) => Found::Unreadable(format!("manifest written by {:?}, not mybak", m.tool)),
         Err(e) => Found::Unreadable(e.to_string()),
-    })
+    }))
 }
 
-fn stored(root: &Path, path: PathBuf, found: Found) -> StoredDump {
-    let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy();
+/// What the run marker of directory `rel` says: `None` when it is not ours (not a small regular
+/// file, a FIFO say), `Some(None)` when it cannot be parsed.
+fn run_marker(root: &dyn Storage, rel: &str) -> Option<Option<RunInfo>> {
+    let marker = root.read_small(&join(rel, RUN_MARKER), 1 << 16).ok()?;
+    Some(serde_json::from_slice(&marker).ok())
+}
+
+fn stored(root: &dyn Storage, rel: String, entry: &Entry, found: Found) -> StoredDump {
     let name = rel
         .strip_suffix(PARTIAL_SUFFIX)
         .or_else(|| rel.strip_suffix(PRUNING_SUFFIX))
@@ -125,41 +142,50 @@ fn stored(root: &Path, path: PathBuf, found: Found) -> StoredDump {
     let time = started
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc))
-        .or_else(|| {
-            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
-            Some(DateTime::<Utc>::from(modified))
-        })
+        .or(entry.modified)
         .unwrap_or_default();
     StoredDump {
-        disk_bytes: tree_bytes(&path),
+        disk_bytes: tree_bytes(root, &rel),
+        path: root.display(&rel),
+        rel,
         name,
-        path,
         found,
         time,
     }
 }
 
-/// Sum of the lengths of the regular files below `dir` (symlinks not followed).
-fn tree_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// Sum of the sizes of the regular files below `dir` (symlinks not followed).
+fn tree_bytes(root: &dyn Storage, dir: &str) -> u64 {
+    let Ok(entries) = root.list(dir) else {
         return 0;
     };
     entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => tree_bytes(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
-            _ => 0,
+        .iter()
+        .map(|e| match e.kind {
+            EntryKind::Dir => tree_bytes(root, &join(dir, &e.name)),
+            EntryKind::File => e.bytes,
+            EntryKind::Other => 0,
         })
         .sum()
 }
 
-/// Opens a finished dump for reading: refuses unfinished (`.partial`) dumps, directories that
-/// are not dumps (saying so when they hold dumps: an output root) and manifests of an unknown
-/// format version.
-pub fn open_dump(dir: &Path) -> Result<Manifest> {
+/// Reads and parses `manifest.json` of directory `rel`: a regular file of at most
+/// [`MAX_MANIFEST_BYTES`].
+pub fn read_manifest(root: &dyn Storage, rel: &str) -> Result<Manifest> {
+    let rel = join(rel, MANIFEST_FILE);
+    Manifest::parse(
+        root.read_small(&rel, MAX_MANIFEST_BYTES),
+        root.display(&rel),
+    )
+}
+
+/// Opens the finished dump at the root of `dump` for reading: refuses unfinished (`.partial`)
+/// dumps, directories that are not dumps (saying so when they hold dumps: an output root) and
+/// manifests of an unknown format version.
+pub fn open_dump(dump: &dyn Storage) -> Result<Manifest> {
+    let dir = dump.display("");
     let not_a_dump = |message: String| Error::NotADump {
-        path: dir.to_path_buf(),
+        path: dir.clone(),
         message,
     };
     let name = dir
@@ -171,18 +197,29 @@ pub fn open_dump(dir: &Path) -> Result<Manifest> {
             "an unfinished dump (its run did not complete); it cannot be used".to_string(),
         ));
     }
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(not_a_dump("not a directory, so not a dump".to_string())),
-        Err(e) => return Err(not_a_dump(format!("no such dump directory ({e})"))),
+    let entries = match dump.list("") {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            return Err(not_a_dump("not a directory, so not a dump".to_string()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(not_a_dump(format!("no such dump directory ({e})")))
+        }
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    if !entries.iter().any(|e| e.name == MANIFEST_FILE) {
+        let unfinished = entries.iter().any(|e| e.name == RUN_MARKER);
+        return Err(not_a_dump(if unfinished {
+            "an unfinished dump (its run did not complete, or is still going); it cannot be used"
+                .to_string()
+        } else {
+            root_hint(dump)
+        }));
     }
-    if !dir.join(MANIFEST_FILE).exists() {
-        return Err(not_a_dump(root_hint(dir)));
-    }
-    let manifest = Manifest::read(dir)?;
+    let manifest = read_manifest(dump, "")?;
     if manifest.format_version > FORMAT_VERSION {
         return Err(Error::Manifest {
-            path: dir.join(MANIFEST_FILE),
+            path: dump.display(MANIFEST_FILE),
             message: format!(
                 "format version {} is newer than this mybak understands ({FORMAT_VERSION})",
                 manifest.format_version
@@ -192,9 +229,9 @@ pub fn open_dump(dir: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// Why `dir` (without a manifest) is not a dump, with a hint when it is an output root.
-fn root_hint(dir: &Path) -> String {
-    let dumps: Vec<StoredDump> = list_dumps(dir)
+/// Why `dump` (without a manifest) is not a dump, with a hint when it is an output root.
+fn root_hint(dump: &dyn Storage) -> String {
+    let dumps: Vec<StoredDump> = list_dumps(dump)
         .unwrap_or_default()
         .into_iter()
         .filter(|d| d.manifest().is_some())
@@ -205,7 +242,7 @@ fn root_hint(dir: &Path) -> String {
             "not a dump but an output root holding {} dumps; the newest is {} (see mybak list {})",
             dumps.len(),
             newest.path.display(),
-            dir.display()
+            dump.display("").display()
         ),
     }
 }
@@ -215,18 +252,29 @@ fn is_ours(name: &str) -> bool {
     name.ends_with(".sql.zst") || [MANIFEST_FILE, SUMS_FILE, RUN_MARKER].contains(&name)
 }
 
-/// Removes a dump: renames it to `NAME.pruning` (so it no longer counts as a dump, and an
-/// interrupted removal is finished next time), deletes the files mybak writes (the manifest
-/// last), then the directories left empty, up to but not including `root`. Files mybak did not
-/// write stay, with their directories; they are returned. Returns (bytes freed, files kept).
-pub fn remove_dump(root: &Path, dump: &StoredDump) -> Result<(u64, Vec<PathBuf>)> {
+/// Removes a dump: marks it as being removed (renamed to `NAME.pruning`, or a `.mybak-pruning`
+/// marker on object storage, so it no longer counts as a dump and an interrupted removal is
+/// finished next time), deletes the files mybak writes (the manifest last), then the
+/// directories left empty, up to but not including the root. Files mybak did not write stay,
+/// with their directories; they are returned. Returns (bytes freed, files kept).
+pub fn remove_dump(root: &dyn Storage, dump: &StoredDump) -> Result<(u64, Vec<PathBuf>)> {
+    let io = |rel: &str, e| Error::io(root.display(rel), e);
     let dir = match dump.found {
-        Found::Dump(_) => {
-            let target = PathBuf::from(format!("{}{PRUNING_SUFFIX}", dump.path.display()));
-            std::fs::rename(&dump.path, &target).map_err(|e| Error::io(&dump.path, e))?;
+        Found::Dump(_) if root.renames_dirs() => {
+            let target = format!("{}{PRUNING_SUFFIX}", dump.rel);
+            root.rename_dir(&dump.rel, &target)
+                .map_err(|e| io(&dump.rel, e))?;
             target
         }
-        Found::Unfinished(_) | Found::Pruning => dump.path.clone(),
+        Found::Dump(_) => {
+            let marker = join(&dump.rel, PRUNING_MARKER);
+            let mut f = root.create(&marker).map_err(|e| io(&marker, e))?;
+            f.write_all(b"being removed by mybak prune\n")
+                .map_err(|e| io(&marker, e))?;
+            f.finish().map_err(|e| io(&marker, e))?;
+            dump.rel.clone()
+        }
+        Found::Unfinished(_) | Found::Pruning => dump.rel.clone(),
         Found::Unreadable(_) => {
             return Err(Error::NotADump {
                 path: dump.path.clone(),
@@ -235,58 +283,70 @@ pub fn remove_dump(root: &Path, dump: &StoredDump) -> Result<(u64, Vec<PathBuf>)
         }
     };
     let mut kept = Vec::new();
-    let freed = remove_ours(&dir, true, &mut kept)?;
-    let manifest = dir.join(MANIFEST_FILE);
-    let freed = freed + std::fs::metadata(&manifest).map_or(0, |m| m.len());
-    match std::fs::remove_file(&manifest) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io(&manifest, e)),
-    }
+    let freed = remove_ours(root, &dir, true, &mut kept)?;
+    let manifest = join(&dir, MANIFEST_FILE);
+    let freed = freed + root.stat(&manifest).ok().flatten().map_or(0, |e| e.bytes);
+    root.remove_file(&manifest).map_err(|e| io(&manifest, e))?;
+    let marker = join(&dir, PRUNING_MARKER);
+    root.remove_file(&marker).map_err(|e| io(&marker, e))?;
     if kept.is_empty() {
-        std::fs::remove_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        root.remove_dir(&dir).map_err(|e| io(&dir, e))?;
         remove_empty_parents(root, &dir);
     }
     Ok((freed, kept))
 }
 
-/// Deletes mybak's files below `dir` except the manifest, and directories left empty; records
-/// what was kept. Returns the bytes freed.
-fn remove_ours(dir: &Path, top: bool, kept: &mut Vec<PathBuf>) -> Result<u64> {
+/// Deletes mybak's files below `dir` except the manifest and the pruning marker, and
+/// directories left empty; records what was kept. Returns the bytes freed.
+fn remove_ours(root: &dyn Storage, dir: &str, top: bool, kept: &mut Vec<PathBuf>) -> Result<u64> {
     let mut freed = 0;
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
-        if kind.is_dir() {
-            let before = kept.len();
-            freed += remove_ours(&path, false, kept)?;
-            if kept.len() == before {
-                std::fs::remove_dir(&path).map_err(|e| Error::io(&path, e))?;
+    for entry in root
+        .list(dir)
+        .map_err(|e| Error::io(root.display(dir), e))?
+    {
+        let rel = join(dir, &entry.name);
+        match entry.kind {
+            EntryKind::Dir => {
+                let before = kept.len();
+                freed += remove_ours(root, &rel, false, kept)?;
+                if kept.len() == before {
+                    root.remove_dir(&rel)
+                        .map_err(|e| Error::io(root.display(&rel), e))?;
+                }
             }
-        } else if top && kind.is_file() && name == MANIFEST_FILE {
-            // Deleted last by the caller.
-        } else if kind.is_file() && is_ours(&name) {
-            freed += entry.metadata().map_or(0, |m| m.len());
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-        } else {
-            kept.push(path);
+            EntryKind::File if top && [MANIFEST_FILE, PRUNING_MARKER].contains(&&*entry.name) => {
+                // Deleted last by the caller.
+            }
+            EntryKind::File if is_ours(&entry.name) => {
+                freed += entry.bytes;
+                root.remove_file(&rel)
+                    .map_err(|e| Error::io(root.display(&rel), e))?;
+            }
+            _ => kept.push(root.display(&rel)),
         }
     }
     Ok(freed)
 }
 
-/// Removes the now-empty directories between `dir` and `root` (nested `--name` formats).
-fn remove_empty_parents(root: &Path, dir: &Path) {
-    let mut current = dir.parent();
+/// Deletes every file below `dir` and the directories (an unfinished dump that never started).
+pub fn remove_tree(root: &dyn Storage, dir: &str) -> std::io::Result<()> {
+    for entry in root.list(dir)? {
+        let rel = join(dir, &entry.name);
+        match entry.kind {
+            EntryKind::Dir => remove_tree(root, &rel)?,
+            _ => root.remove_file(&rel)?,
+        }
+    }
+    root.remove_dir(dir)
+}
+
+/// Removes the now-empty directories between `dir` and the root (nested `--name` formats).
+fn remove_empty_parents(root: &dyn Storage, dir: &str) {
+    let mut current = dir.rsplit_once('/').map(|(parent, _)| parent);
     while let Some(parent) = current {
-        if parent == root || !parent.starts_with(root) {
+        if root.remove_dir(parent).is_err() {
             break;
         }
-        if std::fs::remove_dir(parent).is_err() {
-            break;
-        }
-        current = parent.parent();
+        current = parent.rsplit_once('/').map(|(p, _)| p);
     }
 }

@@ -9,10 +9,10 @@ pub mod catalog;
 pub mod lock;
 mod name;
 pub mod read;
+pub mod storage;
 
-use std::fs::{File, OpenOptions, Permissions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -20,11 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
-use crate::sink::{FailureSlot, HashingWriter, SqlFile};
-use crate::units::FileMode;
+use crate::sink::{FailureSlot, SqlFile};
 
 pub use catalog::open_dump;
 pub use name::{default_name_format, dump_name};
+pub use storage::{Location, S3Settings, SharedStorage, Storage, Upload};
 
 /// Suffix of a dump directory that is still being written (or whose run died).
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -107,6 +107,19 @@ pub fn check_root(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Checks, without writing anything, that `root` can hold dumps: see [`check_root`] for a local
+/// directory; object storage must answer a listing of the prefix (the bucket exists, the
+/// credentials are accepted).
+pub fn check_storage(root: &dyn Storage) -> Result<()> {
+    match root.local_dir() {
+        Some(dir) => check_root(dir),
+        None => root.probe().map_err(|e| Error::OutputRoot {
+            path: root.display(""),
+            message: e.to_string(),
+        }),
+    }
+}
+
 /// Creates `root` (and missing parents, mode `0700`) when it does not exist.
 pub fn create_root(root: &Path) -> Result<()> {
     if root.is_dir() {
@@ -129,38 +142,37 @@ pub fn free_space(path: &Path) -> Result<u64> {
     Ok((s.blocks_available() as u64).saturating_mul(s.fragment_size() as u64))
 }
 
-/// How files and directories of a dump are created.
+/// How the files of a dump are written (their modes are the storage's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteOptions {
-    pub mode: FileMode,
     /// zstd level of `.sql.zst` files.
     pub compress_level: i32,
 }
 
-/// A dump directory being written.
+/// A dump being written, on any [`Storage`]: in `NAME.partial` renamed to `NAME` when finished
+/// where directories can be renamed, else in `NAME` itself with the manifest written last (no
+/// manifest: not a dump).
 #[derive(Debug)]
 pub struct DumpDir {
-    root: PathBuf,
+    storage: SharedStorage,
     name: String,
-    partial: PathBuf,
+    /// Where files are written while the dump runs, relative to the root.
+    work: String,
     options: WriteOptions,
     /// The first file that could not be written: the dump cannot be whole after it.
     failure: FailureSlot,
 }
 
 impl DumpDir {
-    /// Creates `root/name.partial` (and the directories of a `name` holding `/`) with the run
-    /// marker inside. When `name` is taken (finished or in progress), `name-2`, `name-3`, … is
-    /// used instead, so two dumps started in the same second never collide.
+    /// Creates the dump's working directory (and the directories of a `name` holding `/`) with
+    /// the run marker inside. When `name` is taken (finished or in progress), `name-2`,
+    /// `name-3`, … is used instead, so two dumps started in the same second never collide.
     pub fn create(
-        root: &Path,
+        storage: SharedStorage,
         name: &str,
         options: WriteOptions,
         run: &RunInfo,
     ) -> Result<DumpDir> {
-        if let Some(parent) = Path::new(name).parent() {
-            create_dirs(root, parent, options.mode)?;
-        }
         let mut last = None;
         for n in 1..=1000u32 {
             let candidate = if n == 1 {
@@ -168,16 +180,24 @@ impl DumpDir {
             } else {
                 format!("{name}-{n}")
             };
-            if root.join(&candidate).exists() {
-                continue;
-            }
-            let partial = root.join(format!("{candidate}{PARTIAL_SUFFIX}"));
-            match make_dir(&partial, options.mode) {
+            let work = if storage.renames_dirs() {
+                if storage
+                    .stat(&candidate)
+                    .map_err(|e| Error::io(storage.display(&candidate), e))?
+                    .is_some()
+                {
+                    continue;
+                }
+                format!("{candidate}{PARTIAL_SUFFIX}")
+            } else {
+                candidate.clone()
+            };
+            match storage.make_dir(&work) {
                 Ok(()) => {
                     let dir = DumpDir {
-                        root: root.to_path_buf(),
+                        storage,
                         name: candidate,
-                        partial,
+                        work,
                         options,
                         failure: FailureSlot::default(),
                     };
@@ -185,11 +205,11 @@ impl DumpDir {
                     return Ok(dir);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) => return Err(Error::io(&partial, e)),
+                Err(e) => return Err(Error::io(storage.display(&work), e)),
             }
         }
         Err(Error::OutputRoot {
-            path: root.join(name),
+            path: storage.display(name),
             message: format!(
                 "no free name: {name} and 1000 suffixed variants exist{}",
                 last.map(|e| format!(" ({e})")).unwrap_or_default()
@@ -198,13 +218,11 @@ impl DumpDir {
     }
 
     fn write_marker(&self, run: &RunInfo) -> Result<()> {
-        let path = self.partial.join(RUN_MARKER);
         let json = serde_json::to_vec_pretty(run).map_err(|e| Error::Manifest {
-            path: path.clone(),
+            path: self.display(RUN_MARKER),
             message: e.to_string(),
         })?;
-        let mut f = self.create_file(RUN_MARKER)?;
-        f.write_all(&json).map_err(|e| Error::io(&path, e))
+        self.write_whole(RUN_MARKER, &json).map(drop)
     }
 
     /// The dump's name (relative to the root; with a suffix when the asked name was taken).
@@ -212,31 +230,28 @@ impl DumpDir {
         &self.name
     }
 
-    /// Where files are written while the dump runs.
-    pub fn path(&self) -> &Path {
-        &self.partial
+    /// Where the dump's files are written while it runs (for messages).
+    pub fn path(&self) -> PathBuf {
+        self.storage.display(&self.work)
     }
 
-    /// Creates file `rel` (and its directories) for writing, with the dump's mode; fails if it
-    /// exists.
-    pub fn create_file(&self, rel: &str) -> Result<File> {
-        let abs = self.partial.join(rel);
-        if let Some(parent) = Path::new(rel).parent() {
-            create_dirs(&self.partial, parent, self.options.mode)?;
-        }
-        let failed = |e: std::io::Error| {
-            let _ = self.failure.set(format!("{}: {e}", abs.display()));
-            Error::io(&abs, e)
-        };
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(self.options.mode.file())
-            .open(&abs)
-            .map_err(failed)?;
-        file.set_permissions(Permissions::from_mode(self.options.mode.file()))
-            .map_err(failed)?;
-        Ok(file)
+    /// How file `rel` of the dump is shown while it is written.
+    fn display(&self, rel: &str) -> PathBuf {
+        self.storage.display(&storage::join(&self.work, rel))
+    }
+
+    /// Records `e` on file `rel` as the dump's write failure (the first one wins) and returns it.
+    fn failed(&self, rel: &str, e: std::io::Error) -> Error {
+        let path = self.display(rel);
+        let _ = self.failure.set(format!("{}: {e}", path.display()));
+        Error::io(path, e)
+    }
+
+    /// Creates file `rel` (and its directories) for writing; fails if it exists.
+    pub fn create_file(&self, rel: &str) -> Result<Box<dyn Upload>> {
+        self.storage
+            .create(&storage::join(&self.work, rel))
+            .map_err(|e| self.failed(rel, e))
     }
 
     /// The write that failed, if one did: then the run must stop, the dump left unfinished (a full
@@ -251,7 +266,7 @@ impl DumpDir {
         SqlFile::new(
             file,
             rel,
-            self.partial.join(rel),
+            self.display(rel),
             self.options.compress_level,
             self.failure.clone(),
         )
@@ -259,79 +274,50 @@ impl DumpDir {
 
     /// Removes file `rel` (a table that failed half-way); a missing file is fine.
     pub fn remove_file(&self, rel: &str) {
-        let _ = std::fs::remove_file(self.partial.join(rel));
+        let _ = self.storage.remove_file(&storage::join(&self.work, rel));
     }
 
-    /// Removes the whole unfinished directory (the dump could not start).
+    /// Removes the whole unfinished dump (it could not start).
     pub fn discard(self) {
-        let _ = std::fs::remove_dir_all(&self.partial);
+        let _ = catalog::remove_tree(self.storage.as_ref(), &self.work);
     }
 
-    /// Writes `manifest.json` and `SHA256SUMS`, fsyncs every directory and renames the dump to
-    /// its final name. Returns the final path.
+    /// Writes `SHA256SUMS` and `manifest.json` (the manifest last: on object storage its
+    /// presence means finished), removes the run marker, makes every file and directory durable
+    /// and, where directories rename, renames the dump to its final name. Returns where the
+    /// finished dump is.
     pub fn finish(self, manifest: &Manifest) -> Result<PathBuf> {
-        let marker = self.partial.join(RUN_MARKER);
-        std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
         let json = manifest.to_json()?;
-        let manifest_sha = self.write_synced(MANIFEST_FILE, json.as_bytes())?;
-        self.write_synced(SUMS_FILE, manifest.sums(&manifest_sha).as_bytes())?;
-        sync_tree_dirs(&self.partial)?;
-        let finished = self.root.join(&self.name);
-        std::fs::rename(&self.partial, &finished).map_err(|e| Error::io(&finished, e))?;
-        let parent = finished.parent().unwrap_or(&self.root);
-        sync_dir(parent)?;
-        Ok(finished)
-    }
-
-    fn write_synced(&self, rel: &str, bytes: &[u8]) -> Result<String> {
-        let path = self.partial.join(rel);
-        let mut w = HashingWriter::new(self.create_file(rel)?);
-        w.write_all(bytes).map_err(|e| Error::io(&path, e))?;
-        let (file, sha, _) = w.into_parts();
-        file.sync_all().map_err(|e| Error::io(&path, e))?;
-        Ok(sha)
-    }
-}
-
-/// Creates directory `path` with `mode`'s directory bits, whatever the umask.
-fn make_dir(path: &Path, mode: FileMode) -> std::io::Result<()> {
-    std::fs::DirBuilder::new().mode(mode.dir()).create(path)?;
-    std::fs::set_permissions(path, Permissions::from_mode(mode.dir()))
-}
-
-/// Creates the directories of relative path `rel` below `base`, one by one, with `mode`.
-fn create_dirs(base: &Path, rel: &Path, mode: FileMode) -> Result<()> {
-    let mut dir = base.to_path_buf();
-    for part in rel.components() {
-        dir.push(part);
-        match make_dir(&dir, mode) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
-            Err(e) => return Err(Error::io(&dir, e)),
+        let manifest_sha = sha256_hex(json.as_bytes());
+        self.write_whole(SUMS_FILE, manifest.sums(&manifest_sha).as_bytes())?;
+        self.write_whole(MANIFEST_FILE, json.as_bytes())?;
+        let marker = storage::join(&self.work, RUN_MARKER);
+        self.storage
+            .remove_file(&marker)
+            .map_err(|e| Error::io(self.storage.display(&marker), e))?;
+        if self.storage.renames_dirs() {
+            self.storage
+                .sync_tree(&self.work)
+                .map_err(|e| Error::io(self.path(), e))?;
+            self.storage
+                .rename_dir(&self.work, &self.name)
+                .map_err(|e| Error::io(self.storage.display(&self.name), e))?;
         }
+        Ok(self.storage.display(&self.name))
     }
-    Ok(())
+
+    /// Writes file `rel` whole and durably.
+    fn write_whole(&self, rel: &str, bytes: &[u8]) -> Result<Option<String>> {
+        let mut f = self.create_file(rel)?;
+        f.write_all(bytes).map_err(|e| self.failed(rel, e))?;
+        f.finish().map_err(|e| self.failed(rel, e))
+    }
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
-}
-
-/// Fsyncs `dir` and every directory below it, so that the entries of files written there are durable.
-fn sync_tree_dirs(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        if entry
-            .file_type()
-            .map_err(|e| Error::io(entry.path(), e))?
-            .is_dir()
-        {
-            sync_tree_dirs(&entry.path())?;
-        }
-    }
-    sync_dir(dir)
+/// SHA-256 of `bytes`, lower-case hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    crate::sink::hex(&sha2::Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -4,15 +4,12 @@
 //! than a limit.
 
 use std::cell::Cell;
-use std::fs::File;
 use std::io::{BufReader, Read};
-use std::os::fd::OwnedFd;
-use std::path::Path;
 use std::rc::Rc;
 
-use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::Mode;
 use sha2::{Digest, Sha256};
+
+use super::storage::Storage;
 
 use crate::manifest::{FileKind, ManifestFile};
 use crate::sink::hex;
@@ -59,68 +56,7 @@ impl std::fmt::Display for FileError {
     }
 }
 
-/// Whether a manifest path stays inside the dump directory: relative, `/`-separated, no `.`,
-/// `..` or empty parts.
-pub fn is_inside(rel: &str) -> bool {
-    !rel.is_empty()
-        && !rel.starts_with('/')
-        && !rel.contains('\0')
-        && rel
-            .split('/')
-            .all(|p| !p.is_empty() && p != "." && p != "..")
-}
-
-/// Opens file `rel` of dump directory `dir` for reading: every directory on the way and the
-/// file itself opened without following symlinks, and only a regular file accepted (a FIFO
-/// is opened non-blocking and refused, so nothing can hang). The error says why, without the path.
-pub fn open_file(dir: &Path, rel: &str) -> Result<File, String> {
-    if !is_inside(rel) {
-        return Err("its path leaves the dump directory".to_string());
-    }
-    let no_follow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let mut at: OwnedFd = nix::fcntl::open(
-        dir,
-        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| format!("cannot open the dump directory: {}", e.desc()))?;
-    let parts: Vec<&str> = rel.split('/').collect();
-    let (last, dirs) = parts.split_last().ok_or("empty path")?;
-    for part in dirs {
-        at = openat(
-            &at,
-            *part,
-            OFlag::O_DIRECTORY | OFlag::O_RDONLY | no_follow,
-            Mode::empty(),
-        )
-        .map_err(|e| match e {
-            nix::errno::Errno::ELOOP | nix::errno::Errno::ENOTDIR => {
-                format!("{part}/ is a symlink or not a directory: refused")
-            }
-            nix::errno::Errno::ENOENT => "missing".to_string(),
-            e => format!("cannot be opened: {}", e.desc()),
-        })?;
-    }
-    let fd = openat(
-        &at,
-        *last,
-        OFlag::O_RDONLY | OFlag::O_NONBLOCK | no_follow,
-        Mode::empty(),
-    )
-    .map_err(|e| match e {
-        nix::errno::Errno::ELOOP => "is a symlink: refused".to_string(),
-        nix::errno::Errno::ENOENT => "missing".to_string(),
-        e => format!("cannot be opened: {}", e.desc()),
-    })?;
-    let file = File::from(fd);
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot be read: {e}"))?;
-    if !meta.is_file() {
-        return Err("is not a regular file: refused".to_string());
-    }
-    Ok(file)
-}
+pub use super::storage::is_inside;
 
 /// Hashes and counts the bytes read through it.
 struct Hashing<R> {
@@ -161,7 +97,7 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-type Decoder = zstd::stream::read::Decoder<'static, BufReader<Hashing<File>>>;
+type Decoder = zstd::stream::read::Decoder<'static, BufReader<Hashing<Box<dyn Read + Send>>>>;
 
 /// The statements of one dump file, in order.
 pub struct StatementReader {
@@ -184,15 +120,20 @@ pub fn statement_limit(file: &ManifestFile, limit: usize) -> usize {
 }
 
 impl StatementReader {
-    /// Opens `file` of the dump in `dir`; statements larger than `max_statement` are errors.
-    pub fn open(dir: &Path, file: &ManifestFile, max_statement: usize) -> Result<Self, FileError> {
+    /// Opens `file` of the dump at the root of `dump`; statements larger than `max_statement`
+    /// are errors.
+    pub fn open(
+        dump: &dyn Storage,
+        file: &ManifestFile,
+        max_statement: usize,
+    ) -> Result<Self, FileError> {
         let fail = |error: String| FileError {
             path: file.path.clone(),
             line: 0,
             offset: 0,
             error,
         };
-        let f = open_file(dir, &file.path).map_err(fail)?;
+        let f = dump.open(&file.path).map_err(fail)?;
         let hashing = Hashing {
             inner: f,
             hasher: Sha256::new(),
@@ -272,7 +213,7 @@ pub struct Scan {
 /// counting statements and INSERT rows; fails unless the file is the one the manifest describes
 /// (size, SHA-256, rows). A file whose size differs is not read at all.
 pub fn scan(
-    dir: &Path,
+    dump: &dyn Storage,
     file: &ManifestFile,
     max_statement: usize,
     check: &mut dyn FnMut(&[u8]) -> Result<(), String>,
@@ -283,10 +224,22 @@ pub fn scan(
         offset,
         error,
     };
-    let size = open_file(dir, &file.path)
-        .and_then(|f| f.metadata().map_err(|e| e.to_string()))
-        .map_err(|e| fail(0, 0, e))?
-        .len();
+    if !is_inside(&file.path) {
+        return Err(fail(0, 0, "its path leaves the dump directory".to_string()));
+    }
+    let size = match dump.stat(&file.path) {
+        Ok(Some(entry)) if entry.kind == super::storage::EntryKind::File => entry.bytes,
+        Ok(Some(_)) => {
+            // Opening says why (a symlink, a FIFO, a directory), without reading anything.
+            let why = match dump.open(&file.path) {
+                Err(why) => why,
+                Ok(_) => "is not a regular file: refused".to_string(),
+            };
+            return Err(fail(0, 0, why));
+        }
+        Ok(None) => return Err(fail(0, 0, "missing".to_string())),
+        Err(e) => return Err(fail(0, 0, format!("cannot be read: {e}"))),
+    };
     if size != file.bytes {
         return Err(fail(
             0,
@@ -294,7 +247,7 @@ pub fn scan(
             format!("{size} bytes, the manifest says {}", file.bytes),
         ));
     }
-    let mut reader = StatementReader::open(dir, file, statement_limit(file, max_statement))?;
+    let mut reader = StatementReader::open(dump, file, statement_limit(file, max_statement))?;
     let mut scan = Scan::default();
     while let Some(statement) = reader.next_statement() {
         let s = statement?;

@@ -4,11 +4,16 @@ use super::catalog::{list_dumps, remove_dump, Found};
 use super::*;
 use crate::manifest::{Consistency, ServerInfo, Status};
 
-fn options(mode: &str) -> WriteOptions {
-    WriteOptions {
-        mode: mode.parse().unwrap(),
-        compress_level: 1,
-    }
+fn options() -> WriteOptions {
+    WriteOptions { compress_level: 1 }
+}
+
+/// The local root `root`, creating with `mode`.
+fn local(root: &Path, mode: &str) -> SharedStorage {
+    std::sync::Arc::new(storage::local::LocalStorage::new(
+        root,
+        mode.parse().unwrap(),
+    ))
 }
 
 fn run() -> RunInfo {
@@ -44,7 +49,7 @@ pub(crate) fn manifest(started_at: &str, status: Status) -> Manifest {
 
 /// Writes a finished dump named `name` with one data file.
 fn finished(root: &Path, name: &str, started_at: &str, status: Status) -> PathBuf {
-    let d = DumpDir::create(root, name, options("0600"), &run()).unwrap();
+    let d = DumpDir::create(local(root, "0600"), name, options(), &run()).unwrap();
     let mut f = d.sql_file("db/t.sql.zst").unwrap();
     f.write_all(b"SELECT 1;\n").unwrap();
     let mut m = manifest(started_at, status);
@@ -64,6 +69,7 @@ fn data_file(rec: crate::sink::FileRecord) -> crate::manifest::ManifestFile {
         table: Some("t".into()),
         rows: Some(0),
         max_statement_bytes: None,
+        etag: None,
     }
 }
 
@@ -78,7 +84,13 @@ fn files_are_private_whatever_the_umask_unless_widened() {
         ("0644", 0o644, 0o755),
     ] {
         let nest = format!("m{mode}");
-        let d = DumpDir::create(root.path(), &format!("{nest}/x"), options(mode), &run()).unwrap();
+        let d = DumpDir::create(
+            local(root.path(), mode),
+            &format!("{nest}/x"),
+            options(),
+            &run(),
+        )
+        .unwrap();
         let f = d.sql_file("db/t.sql.zst").unwrap();
         let mut m = manifest("2026-11-26T00:00:00Z", Status::Complete);
         m.files.push(data_file(f.finish().unwrap()));
@@ -100,9 +112,9 @@ fn files_are_private_whatever_the_umask_unless_widened() {
 fn a_taken_name_gets_a_suffix_and_nothing_is_overwritten() {
     let root = tempfile::tempdir().unwrap();
     let first = finished(root.path(), "n", "2026-11-26T00:00:00Z", Status::Complete);
-    let in_progress = DumpDir::create(root.path(), "n", options("0600"), &run()).unwrap();
+    let in_progress = DumpDir::create(local(root.path(), "0600"), "n", options(), &run()).unwrap();
     assert_eq!(in_progress.name(), "n-2");
-    let third = DumpDir::create(root.path(), "n", options("0600"), &run()).unwrap();
+    let third = DumpDir::create(local(root.path(), "0600"), "n", options(), &run()).unwrap();
     assert_eq!(third.name(), "n-3");
     assert!(first.join("manifest.json").is_file());
     assert!(in_progress.path().join(RUN_MARKER).is_file());
@@ -123,13 +135,13 @@ fn the_catalog_lists_only_what_mybak_wrote() {
     let r = root.path();
     finished(r, "2026/11/25", "2026-11-25T00:00:00Z", Status::Complete);
     finished(r, "p", "2026-11-24T00:00:00Z", Status::Partial);
-    let unfinished = DumpDir::create(r, "u", options("0600"), &run()).unwrap();
+    let unfinished = DumpDir::create(local(r, "0600"), "u", options(), &run()).unwrap();
     std::fs::create_dir_all(r.join("foreign.partial")).unwrap();
     std::fs::create_dir_all(r.join("photos/2026")).unwrap();
     std::fs::write(r.join("notes.txt"), "mine").unwrap();
     std::fs::create_dir_all(r.join("other")).unwrap();
     std::fs::write(r.join("other/manifest.json"), "{not json").unwrap();
-    let dumps = list_dumps(r).unwrap();
+    let dumps = list_dumps(&*local(r, "0600")).unwrap();
     let names: Vec<(&str, &str)> = dumps
         .iter()
         .map(|d| {
@@ -159,10 +171,10 @@ fn removal_deletes_only_mybaks_files() {
     let foreign = finished(r, "kept", "2026-11-24T00:00:00Z", Status::Complete);
     std::fs::write(foreign.join("db/README"), "someone's note").unwrap();
     std::fs::create_dir_all(r.join("2026/other")).unwrap();
-    let dumps = list_dumps(r).unwrap();
+    let dumps = list_dumps(&*local(r, "0600")).unwrap();
     let by_name = |n: &str| dumps.iter().find(|d| d.name == n).unwrap();
 
-    let (freed, kept) = remove_dump(r, by_name("2026/11/25")).unwrap();
+    let (freed, kept) = remove_dump(&*local(r, "0600"), by_name("2026/11/25")).unwrap();
     assert!(freed > 0);
     assert!(kept.is_empty());
     assert!(!clean.exists());
@@ -172,13 +184,13 @@ fn removal_deletes_only_mybaks_files() {
         "a foreign directory was removed"
     );
 
-    let (_, kept) = remove_dump(r, by_name("kept")).unwrap();
+    let (_, kept) = remove_dump(&*local(r, "0600"), by_name("kept")).unwrap();
     assert_eq!(kept, vec![r.join("kept.pruning/db/README")]);
     assert_eq!(
         std::fs::read_to_string(r.join("kept.pruning/db/README")).unwrap(),
         "someone's note"
     );
-    assert!(list_dumps(r).unwrap().is_empty());
+    assert!(list_dumps(&*local(r, "0600")).unwrap().is_empty());
 }
 
 #[test]
@@ -187,10 +199,10 @@ fn an_interrupted_removal_is_finished_next_time() {
     let r = root.path();
     let path = finished(r, "x", "2026-11-25T00:00:00Z", Status::Complete);
     std::fs::rename(&path, r.join("x.pruning")).unwrap();
-    let dumps = list_dumps(r).unwrap();
+    let dumps = list_dumps(&*local(r, "0600")).unwrap();
     assert_eq!(dumps.len(), 1);
     assert_eq!(dumps[0].found, Found::Pruning);
-    remove_dump(r, &dumps[0]).unwrap();
+    remove_dump(&*local(r, "0600"), &dumps[0]).unwrap();
     assert!(std::fs::read_dir(r).unwrap().next().is_none());
 }
 
@@ -198,17 +210,21 @@ fn an_interrupted_removal_is_finished_next_time() {
 fn open_dump_says_what_a_directory_is() {
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
-    let e = open_dump(r).unwrap_err().to_string();
+    let e = open_dump(&*local(r, "0600")).unwrap_err().to_string();
     assert!(e.contains("not a mybak dump"), "{e}");
     let dump = finished(r, "d1", "2026-11-25T00:00:00Z", Status::Complete);
-    let e = open_dump(r).unwrap_err().to_string();
+    let e = open_dump(&*local(r, "0600")).unwrap_err().to_string();
     assert!(e.contains("output root holding 1 dumps"), "{e}");
     assert!(e.contains(&dump.display().to_string()), "{e}");
-    assert!(open_dump(&dump).is_ok());
-    let e = open_dump(&r.join("nope")).unwrap_err().to_string();
+    assert!(open_dump(&*local(&dump, "0600")).is_ok());
+    let e = open_dump(&*local(&r.join("nope"), "0600"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no such dump directory"), "{e}");
     assert_eq!(e.matches("os error").count(), 1, "{e}");
-    let e = open_dump(&dump.join("SHA256SUMS")).unwrap_err().to_string();
+    let e = open_dump(&*local(&dump.join("SHA256SUMS"), "0600"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not a directory"), "{e}");
 }
 

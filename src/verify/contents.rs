@@ -3,7 +3,6 @@
 //! no larger than a limit, and every table's rows those the manifest counts.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -12,6 +11,7 @@ use crate::sql::shape;
 use std::sync::Mutex;
 
 use crate::store::read::{is_huge, scan, FileError, Scan};
+use crate::store::Storage;
 
 use super::files::Problem;
 
@@ -39,11 +39,11 @@ fn from_error(e: FileError) -> Problem {
     }
 }
 
-/// Reads `files` of the dump in `dir` in parallel, one statement in memory per file, none
+/// Reads `files` of the dump at the root of `dump` in parallel, one statement in memory per file, none
 /// larger than `max_statement` (or than its file's recorded largest); checks the rows per table
 /// for the tables `selected` says are restored. Problems are sorted by path.
 pub fn check_files(
-    dir: &Path,
+    dump: &dyn Storage,
     manifest: &Manifest,
     files: &[&ManifestFile],
     max_statement: usize,
@@ -57,7 +57,7 @@ pub fn check_files(
             let _one_at_a_time = is_huge(f).then(|| huge.lock());
             let mut allowed =
                 |sql: &[u8]| shape::check(f.kind, f.database.as_deref(), f.table.as_deref(), sql);
-            (*f, scan(dir, f, max_statement, &mut allowed))
+            (*f, scan(dump, f, max_statement, &mut allowed))
         })
         .collect();
     let mut checked = Checked::default();

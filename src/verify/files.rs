@@ -2,14 +2,12 @@
 //! unchanged since `SHA256SUMS` was written.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{
-    read_dump_file, Manifest, MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_SUMS_BYTES, SUMS_FILE,
-};
+use crate::manifest::{Manifest, MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_SUMS_BYTES, SUMS_FILE};
 use crate::sink::hex;
+use crate::store::Storage;
 
 pub use crate::error::Problem;
 
@@ -22,8 +20,9 @@ fn problem(path: &str, message: impl Into<String>) -> Problem {
 
 /// `SHA256SUMS` parsed: path → hash. It must be a regular file (not a symbolic link, FIFO or
 /// device) of at most [`MAX_SUMS_BYTES`].
-fn read_sums(dir: &Path) -> Result<BTreeMap<String, String>, Problem> {
-    let bytes = read_dump_file(&dir.join(SUMS_FILE), MAX_SUMS_BYTES)
+fn read_sums(dump: &dyn Storage) -> Result<BTreeMap<String, String>, Problem> {
+    let bytes = dump
+        .read_small(SUMS_FILE, MAX_SUMS_BYTES)
         .map_err(|e| problem(SUMS_FILE, format!("cannot be read: {e}")))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| problem(SUMS_FILE, "cannot be read: it is not UTF-8 text"))?;
@@ -42,12 +41,13 @@ fn read_sums(dir: &Path) -> Result<BTreeMap<String, String>, Problem> {
 
 /// Checks the manifest against `SHA256SUMS`: the manifest's own hash, and each file's hash listed
 /// the same in both. (Each file's bytes are checked when it is read: [`crate::store::read::scan`].)
-pub fn check_listing(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
+pub fn check_listing(dump: &dyn Storage, manifest: &Manifest) -> Vec<Problem> {
     let mut problems = Vec::new();
-    match read_sums(dir) {
+    match read_sums(dump) {
         Err(p) => problems.push(p),
         Ok(sums) => {
-            let manifest_sha = read_dump_file(&dir.join(MANIFEST_FILE), MAX_MANIFEST_BYTES)
+            let manifest_sha = dump
+                .read_small(MANIFEST_FILE, MAX_MANIFEST_BYTES)
                 .map(|bytes| hex(&Sha256::digest(&bytes)));
             match (manifest_sha, sums.get(MANIFEST_FILE)) {
                 (Ok(actual), Some(listed)) if &actual != listed => problems.push(problem(
@@ -81,9 +81,10 @@ mod tests {
     fn only_a_regular_sums_file_of_bounded_size_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(SUMS_FILE);
+        let local = crate::store::storage::local::LocalStorage::new(dir.path(), Default::default());
         let start = std::time::Instant::now();
         let refused = |why: &str| {
-            let p = read_sums(dir.path()).unwrap_err();
+            let p = read_sums(&local).unwrap_err();
             assert_eq!(p.to_string(), format!("SHA256SUMS: cannot be read: {why}"));
             std::fs::remove_file(&path).unwrap();
         };
@@ -95,7 +96,7 @@ mod tests {
         big.set_len(MAX_SUMS_BYTES + 1).unwrap();
         refused("is larger than 64.0 MiB");
         std::fs::write(&path, "abc  db/t.sql.zst\n").unwrap();
-        let sums = read_sums(dir.path()).unwrap();
+        let sums = read_sums(&local).unwrap();
         assert_eq!(sums.get("db/t.sql.zst").map(String::as_str), Some("abc"));
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }

@@ -4,13 +4,12 @@ mod contents;
 pub mod files;
 mod restore_test;
 
-use std::path::Path;
-
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::manifest::{Manifest, ManifestFile, Status};
-use crate::store;
+use crate::store::storage::{join, EntryKind};
+use crate::store::{self, Storage};
 
 pub use contents::{check_files, Checked};
 pub use files::Problem;
@@ -52,8 +51,8 @@ fn problem(path: &str, message: impl Into<String>) -> Problem {
 /// and hash, that every file decompresses and splits into complete statements of the shapes its
 /// kind allows, none larger than `max_statement`, and that the rows in the data files are the rows
 /// the manifest counts. Returns the manifest too.
-pub fn offline(dir: &Path, max_statement: usize) -> Result<(Manifest, Report)> {
-    let manifest = store::open_dump(dir)?;
+pub fn offline(dump: &dyn Storage, max_statement: usize) -> Result<(Manifest, Report)> {
+    let manifest = store::open_dump(dump)?;
     let mut report = Report::default();
     if manifest.status == Status::Partial {
         for f in &manifest.failures {
@@ -74,9 +73,11 @@ pub fn offline(dir: &Path, max_statement: usize) -> Result<(Manifest, Report)> {
     let all: Vec<&ManifestFile> = manifest.files.iter().collect();
     report.files = all.len();
     report.bytes = crate::units::total(all.iter().map(|f| f.bytes));
-    report.problems.extend(files::check_listing(dir, &manifest));
-    report.problems.extend(unlisted_files(dir, &manifest));
-    let checked = check_files(dir, &manifest, &all, max_statement, &|_, _| true);
+    report
+        .problems
+        .extend(files::check_listing(dump, &manifest));
+    report.problems.extend(unlisted_files(dump, &manifest));
+    let checked = check_files(dump, &manifest, &all, max_statement, &|_, _| true);
     report.problems.extend(checked.problems);
     report.statements = checked.statements;
     report.rows = checked.rows;
@@ -85,11 +86,11 @@ pub fn offline(dir: &Path, max_statement: usize) -> Result<(Manifest, Report)> {
 }
 
 /// `.sql.zst` files in the dump directory that the manifest does not list.
-fn unlisted_files(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
+fn unlisted_files(dump: &dyn Storage, manifest: &Manifest) -> Vec<Problem> {
     let listed: std::collections::BTreeSet<&str> =
         manifest.files.iter().map(|f| f.path.as_str()).collect();
     let mut found = Vec::new();
-    walk(dir, dir, &mut found);
+    walk(dump, "", &mut found);
     found
         .into_iter()
         .filter(|p| p.ends_with(".sql.zst") && !listed.contains(p.as_str()))
@@ -97,16 +98,15 @@ fn unlisted_files(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
         .collect()
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+fn walk(dump: &dyn Storage, dir: &str, out: &mut Vec<String>) {
+    let Ok(entries) = dump.list(dir) else {
         return;
     };
-    for e in entries.flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            walk(root, &path, out);
-        } else if let Ok(rel) = path.strip_prefix(root) {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
+    for e in entries {
+        let rel = join(dir, &e.name);
+        match e.kind {
+            EntryKind::Dir => walk(dump, &rel, out),
+            _ => out.push(rel),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::restore::{self, rewrite::Rename, RestoreSettings};
 use crate::schema;
 use crate::snapshot::{self, Server};
 use crate::sql::ident::{qualified, quote_ident};
+use crate::store::S3Settings;
 use crate::verify::{problem, Report};
 
 /// Where and how to test-restore.
@@ -22,6 +23,8 @@ use crate::verify::{problem, Report};
 pub struct RestoreTestSettings {
     pub conn: ConnSettings,
     pub dir: PathBuf,
+    /// How object storage is reached, when the dump is there.
+    pub s3: S3Settings,
     pub threads: usize,
     /// Leave the temporary databases on the server.
     pub keep: bool,
@@ -82,6 +85,7 @@ pub fn restore_test(
     let restore_settings = RestoreSettings {
         conn: settings.conn.clone(),
         dir: settings.dir.clone(),
+        s3: settings.s3.clone(),
         filter: Filter::default(),
         renames: renames.clone(),
         threads: settings.threads,

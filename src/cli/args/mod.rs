@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
-use mybak::config::{GlobalConfig, LogFormat, ProgressMode};
+use mybak::config::{GlobalConfig, LogFormat, ProgressMode, S3Config};
 use mybak::units::Span;
 
 pub use commands::{ConfigArgs, DumpArgs, ListArgs, PruneArgs, RestoreArgs, VerifyArgs};
@@ -93,6 +93,54 @@ pub struct GlobalArgs {
     /// Progress bars on stderr: only on a terminal (auto), always, never.
     #[arg(long, global = true, value_parser = progress_mode(), help_heading = "Global")]
     pub progress: Option<ProgressMode>,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// How `s3://` locations are reached. Credentials are never flags: they come from the AWS
+/// environment variables and `~/.aws/credentials`/`~/.aws/config`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct S3Args {
+    /// S3-compatible service URL for s3:// locations (MinIO, Ceph, SeaweedFS...; default AWS).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Object storage"
+    )]
+    pub s3_endpoint: Option<String>,
+    /// Region of the bucket (default: AWS_REGION, the profile's, else us-east-1).
+    #[arg(
+        long,
+        global = true,
+        value_name = "REGION",
+        help_heading = "Object storage"
+    )]
+    pub s3_region: Option<String>,
+    /// Path-style addressing (endpoint/bucket/key); default: on with --s3-endpoint, off on AWS.
+    #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set, help_heading = "Object storage")]
+    pub s3_path_style: Option<bool>,
+    /// AWS profile to take credentials from (default: AWS_PROFILE, else "default").
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Object storage"
+    )]
+    pub s3_profile: Option<String>,
+}
+
+impl S3Args {
+    /// The settings given on the command line.
+    pub fn layer(&self) -> S3Config {
+        S3Config {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            path_style: self.s3_path_style,
+            profile: self.s3_profile.clone(),
+        }
+    }
 }
 
 impl GlobalArgs {

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use mybak::manifest::{Binlog, Manifest, Status};
 use mybak::store::catalog::{self, Found, StoredDump};
+use mybak::store::Location;
 use mybak::units::human_bytes;
 
 use crate::cli::args::ListArgs;
@@ -96,7 +97,9 @@ pub fn run(args: ListArgs, config: &ConfigFile) -> anyhow::Result<u8> {
         .or_else(|| config.dump.output_dir.clone())
         .unwrap_or_else(|| mybak::dump::DumpSettings::default().output_dir);
     let json = args.layer().over(config.list.clone()).json();
-    let dumps = catalog::list_dumps(&root).map_err(|e| mybak::Error::OutputRoot {
+    let storage =
+        Location::from_path(&root)?.open(Default::default(), &config.s3.clone().settings())?;
+    let dumps = catalog::list_dumps(storage.as_ref()).map_err(|e| mybak::Error::OutputRoot {
         path: root.clone(),
         message: format!("cannot list it: {e}"),
     })?;

@@ -5,6 +5,7 @@ use chrono::{Local, Utc};
 use mybak::prune::{self, Executed, Plan, PruneSettings};
 use mybak::retention::{Action, DumpState};
 use mybak::store::lock::RootLock;
+use mybak::store::{Location, Storage};
 use mybak::summary::{Command, RunStatus, Summary};
 use mybak::units::human_bytes;
 
@@ -13,9 +14,12 @@ use crate::cli::args::PruneArgs;
 use crate::cli::{EXIT_OK, EXIT_PARTIAL};
 
 /// Plans and carries out a prune; the caller holds the root's lock.
-pub fn prune_under_lock(settings: &PruneSettings) -> mybak::Result<(Plan, Executed)> {
-    let plan = prune::plan(settings, Utc::now(), &Local)?;
-    let done = prune::execute(&settings.root, &plan, settings.dry_run);
+pub fn prune_under_lock(
+    root: &dyn Storage,
+    settings: &PruneSettings,
+) -> mybak::Result<(Plan, Executed)> {
+    let plan = prune::plan(root, settings, Utc::now(), &Local)?;
+    let done = prune::execute(root, &plan, settings.dry_run);
     Ok((plan, done))
 }
 
@@ -88,16 +92,20 @@ pub fn run(args: PruneArgs, ctx: &Ctx) -> Outcome {
     let settings = args
         .layer()
         .over(ctx.config.prune.clone())
-        .settings(root.clone());
-    let opened = mybak::store::catalog::list_dumps(&root);
+        .settings(root.clone(), ctx.config.s3.clone().settings());
+    let storage = Location::from_path(&root)?.open(Default::default(), &settings.s3)?;
+    let opened = mybak::store::catalog::list_dumps(storage.as_ref());
     if let Err(e) = opened {
         anyhow::bail!(mybak::Error::OutputRoot {
             path: root,
             message: format!("cannot read the output root: {e}"),
         });
     }
-    let lock = RootLock::acquire(&root, "mybak prune")?;
-    let (plan, done) = prune_under_lock(&settings)?;
+    let lock = match storage.local_dir() {
+        Some(dir) => Some(RootLock::acquire(dir, "mybak prune")?),
+        None => None,
+    };
+    let (plan, done) = prune_under_lock(storage.as_ref(), &settings)?;
     drop(lock);
     for line in plan_lines(&plan, settings.dry_run) {
         println!("{line}");

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use log::Level;
 
+use mybak::store::Location;
 use mybak::summary::{Command, RunStatus, Summary};
 use mybak::verify::RestoreTestSettings;
 
@@ -17,17 +18,20 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
     let settings = args.layer().over(ctx.config.verify.clone()).settings()?;
     ctx.reporter.state.set_dump_dir(args.dir.clone());
     ctx.reporter.set_job(job_of(&args.dir));
+    let s3 = ctx.config.s3.clone().settings();
     let test = if settings.restore_test {
         Some(RestoreTestSettings {
             conn: ctx.conn(&args.conn)?,
             dir: args.dir.clone(),
+            s3: s3.clone(),
             threads: settings.threads,
             keep: settings.keep,
         })
     } else {
         None
     };
-    let (manifest, mut report) = mybak::verify::offline(&args.dir, settings.max_statement)?;
+    let dump = Location::from_path(&args.dir)?.open(Default::default(), &s3)?;
+    let (manifest, mut report) = mybak::verify::offline(dump.as_ref(), settings.max_statement)?;
     if let Some(test) = &test {
         if report.ok() {
             ctx.tracked(Unit::Bytes, |p| {

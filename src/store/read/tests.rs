@@ -1,5 +1,12 @@
 use super::*;
 use crate::manifest::FileKind;
+use crate::sink::hex;
+use crate::store::storage::local::{open_file, LocalStorage};
+use std::path::Path;
+
+fn local(dir: &Path) -> LocalStorage {
+    LocalStorage::new(dir, Default::default())
+}
 
 /// Writes `sql` compressed as `rel` in `dir` and describes it as the manifest would.
 fn file(dir: &Path, rel: &str, sql: &[u8], rows: Option<u64>) -> ManifestFile {
@@ -17,6 +24,7 @@ fn file(dir: &Path, rel: &str, sql: &[u8], rows: Option<u64>) -> ManifestFile {
         table: Some("t".into()),
         rows,
         max_statement_bytes: None,
+        etag: None,
     }
 }
 
@@ -29,7 +37,7 @@ fn a_file_as_described_is_read_whole() {
     let dir = tempfile::tempdir().unwrap();
     let sql = b"SET NAMES utf8mb4;\nINSERT INTO `t` VALUES (1),(2);\nINSERT INTO `t` VALUES (3);\n";
     let f = file(dir.path(), "db/t.sql.zst", sql, Some(3));
-    let s = scan(dir.path(), &f, 1 << 20, &mut accept_all).unwrap();
+    let s = scan(&local(dir.path()), &f, 1 << 20, &mut accept_all).unwrap();
     assert_eq!(s.statements, 3);
     assert_eq!(s.rows, 3);
     assert_eq!(s.sql_bytes, sql.len() as u64);
@@ -42,14 +50,14 @@ fn a_file_unlike_its_description_is_refused() {
     let sql = b"INSERT INTO `t` VALUES (1),(2);\n";
     let mut f = file(dir.path(), "db/t.sql.zst", sql, Some(2));
     f.rows = Some(3);
-    let e = scan(dir.path(), &f, 1 << 20, &mut accept_all).unwrap_err();
+    let e = scan(&local(dir.path()), &f, 1 << 20, &mut accept_all).unwrap_err();
     assert!(e.error.contains("holds 2 rows, the manifest says 3"), "{e}");
     f.rows = Some(2);
     f.sha256 = "0".repeat(64);
-    let e = scan(dir.path(), &f, 1 << 20, &mut accept_all).unwrap_err();
+    let e = scan(&local(dir.path()), &f, 1 << 20, &mut accept_all).unwrap_err();
     assert!(e.error.contains("SHA-256 mismatch"), "{e}");
     f.bytes += 1;
-    let e = scan(dir.path(), &f, 1 << 20, &mut accept_all).unwrap_err();
+    let e = scan(&local(dir.path()), &f, 1 << 20, &mut accept_all).unwrap_err();
     assert!(e.error.contains("the manifest says"), "{e}");
 }
 
@@ -65,7 +73,7 @@ fn a_refused_statement_is_named_by_its_line() {
             Ok(())
         }
     };
-    let e = scan(dir.path(), &f, 1 << 20, &mut no_drop).unwrap_err();
+    let e = scan(&local(dir.path()), &f, 1 << 20, &mut no_drop).unwrap_err();
     assert_eq!((e.line, e.offset), (3, 20));
     assert_eq!(
         e.to_string(),
@@ -96,13 +104,14 @@ fn a_decompression_bomb_stops_early_and_small() {
         table: Some("t".into()),
         rows: Some(1),
         max_statement_bytes: Some(40),
+        etag: None,
     };
-    let e = scan(dir.path(), &f, 1 << 30, &mut accept_all).unwrap_err();
+    let e = scan(&local(dir.path()), &f, 1 << 30, &mut accept_all).unwrap_err();
     // The recorded largest statement (40 bytes + room) stops it long before the bomb's size.
     assert!(e.error.contains("statement longer than 1064 bytes"), "{e}");
     let mut unbounded = f.clone();
     unbounded.max_statement_bytes = None;
-    let e = scan(dir.path(), &unbounded, 1 << 30, &mut accept_all).unwrap_err();
+    let e = scan(&local(dir.path()), &unbounded, 1 << 30, &mut accept_all).unwrap_err();
     assert!(
         e.error.contains("statement longer than") || e.error.contains("far more SQL"),
         "{e}"
@@ -154,6 +163,7 @@ fn statement_limits_follow_the_manifest() {
         table: None,
         rows: None,
         max_statement_bytes: Some(1000),
+        etag: None,
     };
     assert_eq!(statement_limit(&f, 1 << 30), 2024);
     assert_eq!(statement_limit(&f, 500), 500);
