@@ -1,11 +1,13 @@
-//! Shared integration-test harness: throwaway MariaDB servers, SQL helpers, the `mybak` command and a
-//! database comparator. Each test binary does `mod common;`.
+//! Shared integration-test harness: throwaway MariaDB servers, SQL helpers, the `mybak` command, a
+//! database comparator and a throwaway S3 server (moto). Each test binary does `mod common;`.
 #![allow(dead_code, unused_imports)]
 
 pub mod client;
 pub mod compare;
 pub mod diff;
 pub mod dump;
+pub mod http;
+pub mod s3;
 pub mod server;
 
 use std::path::PathBuf;
@@ -14,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use client::RawRow;
 pub use compare::{assert_same_databases, compare_databases};
+pub use s3::S3Server;
 pub use server::{Server, ServerOptions};
 
 /// A name unique per test process and call, e.g. `unique_name("fx")` → `fx_3_12345`; short enough for

@@ -513,7 +513,8 @@ pub fn spawn_dying_with_process(mut cmd: Command) -> io::Result<Child> {
         .map_err(|_| io::Error::other("spawner thread gone"))?
 }
 
-fn free_port() -> u16 {
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local addr").port()
 }
