@@ -65,6 +65,8 @@ impl S3Storage {
             path: PathBuf::from(&location),
             message: e,
         };
+        // The HTTP client (reqwest over rustls); idempotent, installed by the first storage.
+        opendal::install_default();
         let mut builder = opendal::services::S3::default()
             .bucket(bucket)
             .root(&format!("/{prefix}"))
@@ -117,8 +119,29 @@ impl S3Storage {
     }
 }
 
+/// The `code` and `message` of the S3 error document quoted in an opendal message.
+fn s3_error(text: &str) -> Option<(String, String)> {
+    let field = |name: &str| {
+        let start = text.find(&format!("{name}: \""))? + name.len() + 3;
+        let rest = text.get(start..)?;
+        Some(rest.get(..rest.find('"')?)?.to_string())
+    };
+    Some((field("code")?, field("message").unwrap_or_default()))
+}
+
 /// An opendal error as one line: what went wrong, without request dumps.
 fn one_line(e: &opendal::Error) -> String {
+    if let Some((code, message)) = s3_error(e.message()) {
+        let hint = match code.as_str() {
+            "NoSuchBucket" => " (create the bucket first, or check the URL and --s3-endpoint)",
+            "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" => {
+                " (check the credentials in the AWS environment variables or profile)"
+            }
+            _ => "",
+        };
+        let message: String = message.chars().take(300).collect();
+        return format!("{message} ({code}){hint}");
+    }
     let hint = match e.kind() {
         ErrorKind::PermissionDenied => {
             " (access denied: check the credentials in the AWS environment variables or profile)"
@@ -383,5 +406,25 @@ impl Storage for S3Storage {
 
     fn sync_tree(&self, _rel: &str) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_error_documents_are_read_from_opendal_messages() {
+        let text = r#"S3Error { code: "NoSuchBucket", message: "The specified bucket does not exist", resource: "" }"#;
+        assert_eq!(
+            s3_error(text),
+            Some((
+                "NoSuchBucket".to_string(),
+                "The specified bucket does not exist".to_string()
+            ))
+        );
+        assert_eq!(s3_error("send http request"), None);
+        assert_eq!(s3_error(r#"code: "unterminated"#), None);
+        assert_eq!(s3_error("code: \"é"), None);
     }
 }
