@@ -14,6 +14,7 @@ pub enum Command {
     Restore,
     Verify,
     Prune,
+    Copy,
     List,
     Config,
 }
@@ -26,6 +27,7 @@ impl Command {
             Command::Restore => "restore",
             Command::Verify => "verify",
             Command::Prune => "prune",
+            Command::Copy => "copy",
             Command::List => "list",
             Command::Config => "config",
         }
@@ -134,13 +136,14 @@ impl Summary {
     /// The `key=value` pairs of the summary line, in order.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![("status", self.status.to_string())];
-        if self.command != Command::Prune {
+        let transfers = !matches!(self.command, Command::Prune | Command::Copy);
+        if transfers {
             out.push(("databases", self.databases.to_string()));
             out.push(("tables", self.tables.to_string()));
             out.push(("rows", self.rows.to_string()));
         }
         out.push(("bytes", self.bytes.to_string()));
-        if self.command != Command::Prune {
+        if transfers {
             out.push(("sql_bytes", self.sql_bytes.to_string()));
         }
         out.push(("failed", self.failed.to_string()));

@@ -115,6 +115,7 @@ fn kind(command: &Command) -> summary::Command {
         Command::Restore(_) => summary::Command::Restore,
         Command::Verify(_) => summary::Command::Verify,
         Command::Prune(_) => summary::Command::Prune,
+        Command::Copy(_) => summary::Command::Copy,
         Command::List(_) => summary::Command::List,
         Command::Config(_) => summary::Command::Config,
     }
@@ -213,6 +214,7 @@ fn run_reported(
         Command::Restore(a) => commands::restore(a, &ctx),
         Command::Verify(a) => commands::verify(a, &ctx),
         Command::Prune(a) => commands::prune(a, &ctx),
+        Command::Copy(a) => commands::copy(a, &ctx),
         // `run` answers these itself, unreported.
         Command::List(_) | Command::Config(_) => {
             Ok((Summary::new(command, RunStatus::Complete), EXIT_OK))

@@ -81,6 +81,18 @@ fn counts(summary: &Summary) -> Vec<Count> {
                 Some(summary.bytes),
             ),
         ],
+        Command::Copy => vec![
+            (
+                "last_run_bytes",
+                "Bytes of dump files copied by the last run.",
+                Some(summary.bytes),
+            ),
+            (
+                "last_run_files",
+                "Files copied by the last run.",
+                summary.extra("files"),
+            ),
+        ],
         Command::List | Command::Config => Vec::new(),
     }
 }
@@ -156,6 +168,7 @@ fn prefix(command: Command) -> Option<&'static str> {
         Command::Verify => Some("mybak_verify_"),
         Command::Prune => Some("mybak_prune_"),
         Command::Restore => Some("mybak_restore_"),
+        Command::Copy => Some("mybak_copy_"),
         Command::List | Command::Config => None,
     }
 }

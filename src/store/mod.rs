@@ -289,8 +289,15 @@ impl DumpDir {
     pub fn finish(self, manifest: &Manifest) -> Result<PathBuf> {
         let json = manifest.to_json()?;
         let manifest_sha = sha256_hex(json.as_bytes());
-        self.write_whole(SUMS_FILE, manifest.sums(&manifest_sha).as_bytes())?;
-        self.write_whole(MANIFEST_FILE, json.as_bytes())?;
+        let sums = manifest.sums(&manifest_sha);
+        self.finish_verbatim(sums.as_bytes(), json.as_bytes())
+    }
+
+    /// [`finish`](Self::finish) with the bytes of `SHA256SUMS` and `manifest.json` as given (a
+    /// copy of a dump).
+    pub fn finish_verbatim(self, sums: &[u8], manifest: &[u8]) -> Result<PathBuf> {
+        self.write_whole(SUMS_FILE, sums)?;
+        self.write_whole(MANIFEST_FILE, manifest)?;
         let marker = storage::join(&self.work, RUN_MARKER);
         self.storage
             .remove_file(&marker)

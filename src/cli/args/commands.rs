@@ -313,6 +313,22 @@ impl PruneArgs {
     }
 }
 
+/// `mybak copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The finished dump to copy: a directory or an s3:// URL.
+    pub src: PathBuf,
+    /// The output root to copy it into (it keeps its name there): a directory or an s3:// URL.
+    pub dst: PathBuf,
+    /// Files copied at the same time (default: 4).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Permissions of the files created on a local destination (default 0600; directories get
+    /// x where r is).
+    #[arg(long, value_name = "MODE")]
+    pub file_mode: Option<FileMode>,
+}
+
 /// `mybak list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {

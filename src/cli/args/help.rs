@@ -87,6 +87,21 @@ Examples:
   mybak prune /db_backups --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-yearly 3
   mybak prune /db_backups --keep-within 30d --dry-run";
 
+/// Shown after `mybak copy --help`.
+pub const COPY: &str = "\
+Copies a finished dump into another output root under its own name: local disk to S3 for a
+two-stage nightly, S3 to local disk to restore elsewhere. Every file is hashed on the way and
+must match the manifest; the copy is written like a dump (unfinished until its manifest is
+there), so an interrupted copy is never taken for a dump. A dump already there, identical, is
+left alone; an encrypted dump is copied as it is (no key needed). Exit 0: copied (or already
+there); 1: a file failed on the way (nothing is left at the destination); 2: bad source or
+destination.
+
+Examples:
+  mybak copy /db_backups/2026-11-26T00-00-00 s3://backups/mysql
+  mybak copy \"$(mybak dump -q)\" s3://backups/mysql --s3-endpoint https://minio.example:9000
+  mybak copy s3://backups/mysql/2026-11-26T00-00-00 /srv/restore";
+
 /// Shown after `mybak list --help`.
 pub const LIST: &str = "\
 One line per dump, oldest first: name, status, size on disk, duration, databases, consistency,

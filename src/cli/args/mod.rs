@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use mybak::config::{GlobalConfig, LogFormat, ProgressMode, S3Config};
 use mybak::units::Span;
 
-pub use commands::{ConfigArgs, DumpArgs, ListArgs, PruneArgs, RestoreArgs, VerifyArgs};
+pub use commands::{ConfigArgs, CopyArgs, DumpArgs, ListArgs, PruneArgs, RestoreArgs, VerifyArgs};
 pub use conn::ConnArgs;
 
 /// Exact, fast, verifiable logical backups of MySQL and MariaDB.
@@ -42,6 +42,9 @@ pub enum Command {
     /// Remove old dumps of an output root by retention rules.
     #[command(after_help = help::PRUNE)]
     Prune(PruneArgs),
+    /// Copy a finished dump to another output root (local or s3://), checking every file.
+    #[command(after_help = help::COPY)]
+    Copy(CopyArgs),
     /// List the dumps of an output root.
     #[command(after_help = help::LIST)]
     List(ListArgs),

@@ -2,6 +2,7 @@
 //! the library, and returns its summary and exit code; [`super::run`] reports the end.
 
 mod config;
+mod copy;
 mod dump;
 mod list;
 mod prune;
@@ -22,6 +23,7 @@ use super::report::{Reporter, Tracking};
 use super::settings;
 
 pub use config::check as config_check;
+pub use copy::run as copy;
 pub use dump::run as dump;
 pub use list::run as list;
 pub use prune::run as prune;

@@ -88,6 +88,21 @@ impl Location {
         }
     }
 
+    /// The last part of the path or key prefix: a dump's name in its root.
+    pub fn name(&self) -> Option<String> {
+        match self {
+            Location::Local(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .filter(|n| n != "." && n != ".."),
+            Location::S3 { prefix, .. } => prefix
+                .rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
+        }
+    }
+
     /// Whether this is object storage.
     pub fn is_remote(&self) -> bool {
         matches!(self, Location::S3 { .. })
@@ -170,5 +185,12 @@ mod tests {
         }
         let root = Location::parse("s3://bucket").unwrap();
         assert_eq!(root.child("d/e").to_string(), "s3://bucket/d/e");
+        assert_eq!(root.name(), None);
+        assert_eq!(root.child("d/e").name().as_deref(), Some("e"));
+        assert_eq!(
+            Location::parse("/a/b/").unwrap().name().as_deref(),
+            Some("b")
+        );
+        assert_eq!(Location::parse("/").unwrap().name(), None);
     }
 }
