@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod conn;
+pub mod crypt;
 pub mod dump;
 pub mod error;
 pub mod failpoint;
