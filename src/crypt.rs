@@ -6,7 +6,7 @@
 //! Only the binary age format is written and read (not the ASCII armor).
 
 use std::fmt;
-use std::io::{self, Chain, Cursor, Read, Write};
+use std::io::{self, BufRead, BufReader, Chain, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -19,6 +19,10 @@ pub const AGE_MAGIC: &[u8] = b"age-encryption.org/v1\n";
 
 /// The most of an identity file that is read.
 const MAX_IDENTITY_FILE_BYTES: u64 = 1 << 20;
+
+/// The most bytes and lines of an age header that are read: about 160 recipients.
+const MAX_HEADER_BYTES: usize = 16 << 10;
+const MAX_HEADER_LINES: usize = 512;
 
 /// The most characters of a rejected input echoed back in an error.
 const MAX_ECHO_CHARS: usize = 40;
@@ -273,14 +277,10 @@ impl Identities {
     /// Opens the age file on `inner`: reads its header and finds the key. Reading the returned
     /// reader gives the plaintext; a truncated or altered file fails a read with an
     /// [`io::Error`] (never silently short).
-    pub fn decrypting<R: Read>(&self, mut inner: R) -> Result<Decrypting<R>, CryptError> {
-        let mut prefix = [0u8; AGE_MAGIC.len()];
-        let got = read_up_to(&mut inner, &mut prefix)?;
-        let head = &prefix[..got];
-        if !is_age(head) {
-            return Err(not_age(head));
-        }
-        let decryptor = age::Decryptor::new(Cursor::new(prefix).chain(inner))
+    pub fn decrypting<R: Read>(&self, inner: R) -> Result<Decrypting<R>, CryptError> {
+        let mut inner = BufReader::new(inner);
+        let header = read_header(&mut inner)?;
+        let decryptor = age::Decryptor::new_buffered(Cursor::new(header).chain(inner))
             .map_err(|e| self.decrypt_error(e))?;
         if decryptor.is_scrypt() {
             return Err(CryptError::Passphrase);
@@ -314,18 +314,40 @@ impl Identities {
     }
 }
 
-/// Reads into `buf` until it is full or the input ends; returns how much was read.
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// Reads an age header up to and including its MAC line (`--- …`), within
+/// [`MAX_HEADER_BYTES`] and [`MAX_HEADER_LINES`].
+///
+/// age parses the header again from its start each time it reads more of it, which takes
+/// minutes for a crafted header of 100 KB; the bound keeps that to milliseconds.
+fn read_header(r: &mut impl BufRead) -> Result<Vec<u8>, CryptError> {
+    let mut header = Vec::with_capacity(256);
+    r.take(AGE_MAGIC.len() as u64).read_to_end(&mut header)?;
+    if !is_age(&header) {
+        return Err(not_age(&header));
+    }
+    for _ in 1..MAX_HEADER_LINES {
+        let start = header.len();
+        let room = MAX_HEADER_BYTES.saturating_sub(start);
+        r.take(room as u64).read_until(b'\n', &mut header)?;
+        let line = &header[start..];
+        if !line.ends_with(b"\n") {
+            return Err(if header.len() >= MAX_HEADER_BYTES {
+                too_large_header()
+            } else {
+                CryptError::CorruptHeader("truncated")
+            });
+        }
+        if line.starts_with(b"---") {
+            return Ok(header);
         }
     }
-    Ok(got)
+    Err(too_large_header())
+}
+
+fn too_large_header() -> CryptError {
+    CryptError::CorruptHeader(
+        "longer than 16 KiB or 512 lines (a file mybak writes has a short one)",
+    )
 }
 
 /// Why data starting with `head` (not the age header) is not an age file.
@@ -349,7 +371,7 @@ fn not_age(head: &[u8]) -> CryptError {
 }
 
 /// The plaintext of an age file being read (see [`Identities::decrypting`]).
-pub struct Decrypting<R>(StreamReader<Chain<Cursor<[u8; AGE_MAGIC.len()]>, R>>);
+pub struct Decrypting<R>(StreamReader<Chain<Cursor<Vec<u8>>, BufReader<R>>>);
 
 impl<R: Read> Read for Decrypting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -573,6 +595,54 @@ mod tests {
         let mut longer = stored.clone();
         longer.extend_from_slice(b"more");
         assert!(decrypt(&ids, &longer).is_err());
+    }
+
+    #[test]
+    fn long_headers_are_refused_quickly() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, id_path) = key_pair(dir.path(), "key.txt");
+        let ids = Identities::from_file(&id_path).unwrap();
+        let header = |stanzas: usize| {
+            let mut data = AGE_MAGIC.to_vec();
+            for _ in 0..stanzas {
+                data.extend_from_slice(b"-> a\n\n");
+            }
+            data.extend_from_slice(b"--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+            data.extend_from_slice(&[0; 100]);
+            data
+        };
+        // Just under the line limit, age parses it (and finds no stanza for the key); over it, it
+        // is not read:
+        // unbounded, age took 75 s for 16000 such stanzas.
+        for (stanzas, message) in [
+            (250, "the file is encrypted to a key"),
+            (300, "corrupt age header: longer than 16 KiB or 512 lines"),
+            (16000, "corrupt age header: longer than 16 KiB or 512 lines"),
+        ] {
+            let started = std::time::Instant::now();
+            let e = ids.decrypting(&header(stanzas)[..]).err().unwrap();
+            assert!(e.to_string().starts_with(message), "{stanzas}: {e}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{stanzas}"
+            );
+        }
+        let mut long_line = AGE_MAGIC.to_vec();
+        long_line.extend_from_slice(&[b'a'; 1 << 20]);
+        let e = ids.decrypting(&long_line[..]).err().unwrap();
+        assert!(e.to_string().contains("longer than 16 KiB"), "{e}");
+    }
+
+    #[test]
+    fn a_hundred_recipients_fit_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let pairs: Vec<_> = (0..100)
+            .map(|i| key_pair(dir.path(), &format!("k{i}")))
+            .collect();
+        let recipients: Vec<_> = pairs.iter().map(|(r, _)| r.clone()).collect();
+        let stored = encrypt(&recipients, b"many");
+        let ids = Identities::from_file(&pairs[99].1).unwrap();
+        assert_eq!(decrypt(&ids, &stored).unwrap(), b"many");
     }
 
     #[test]
