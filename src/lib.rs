@@ -8,6 +8,7 @@
 pub mod config;
 pub mod conn;
 pub mod copy;
+pub mod crypt;
 pub mod dump;
 pub mod error;
 pub mod failpoint;
