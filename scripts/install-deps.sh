@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what mybak's tests, demo and benchmark need and the machine lacks. From Debian's packages: the
 # MariaDB server (with its ARCHIVE, BLACKHOLE and FEDERATED engine plugins) and client, zstd, sha256sum,
-# openssl, time zone data, logrotate, ps (the contrib and process-list tests), python3 with venv (for the
-# S3 test server) and any extra `command=package` pairs given (e.g. `mydumper=mydumper`); needs root when
+# openssl, time zone data, logrotate, ps (the contrib and process-list tests), age (the encryption tests),
+# python3 with venv (for the S3 test server) and any extra `command=package` pairs given (e.g. `mydumper=mydumper`); needs root when
 # something is missing. Then, from PyPI, the S3-compatible test server `moto[server]` at the pinned
 # MOTO_VERSION in a virtualenv at .venv-moto/ in the repository (git-ignored; tests/common/s3.rs runs its
 # bin/moto_server), made only when missing or of another version.
@@ -25,6 +25,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -d /usr/share/zoneinfo ] || missing+=(tzdata)
 command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || missing+=(logrotate)
 command -v ps >/dev/null 2>&1 || missing+=(procps)
+# age and age-keygen: the encryption tests make keys and decrypt dump files with the real tool.
+command -v age-keygen >/dev/null 2>&1 || missing+=(age)
 # Debian's python3 makes virtualenvs only with python3-venv (ensurepip); it pulls in python3 itself.
 "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 for pair in "$@"; do

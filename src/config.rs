@@ -237,6 +237,7 @@ layer! {
         pub min_free: ByteSize,
         pub file_mode: FileMode,
         pub prune: bool,
+        pub encrypt_to: Vec<String>,
     }
 }
 
@@ -255,6 +256,7 @@ layer! {
         pub defer_indexes: bool,
         pub drop_existing: bool,
         pub allow_partial: bool,
+        pub identity: PathBuf,
     }
 }
 
@@ -266,6 +268,7 @@ layer! {
         pub threads: usize,
         pub json: bool,
         pub max_statement: ByteSize,
+        pub identity: PathBuf,
     }
 }
 

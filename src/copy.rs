@@ -73,7 +73,7 @@ pub fn copy(
             store::create_root(dir)?;
         }
     }
-    let out = DumpDir::create(dst, name, WriteOptions { compress_level: 0 }, run)?;
+    let out = DumpDir::create(dst, name, WriteOptions::default(), run)?;
     if out.name() != name {
         out.discard();
         return Err(Error::OutputRoot {

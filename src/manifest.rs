@@ -7,8 +7,22 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::regular_file::{self, Links, ReadError};
 
-/// The version of the manifest format this build writes.
+/// The version of the manifest format this build writes for a plain dump.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The version written for an encrypted dump (so that a mybak that cannot decrypt refuses it
+/// as too new instead of calling every file damaged); the newest this build reads.
+pub const ENCRYPTED_FORMAT_VERSION: u32 = 2;
+
+/// How the `.sql.zst` files of a dump are encrypted (after compression; the manifest and
+/// `SHA256SUMS` stay readable, and the SHA-256 of a file is of its encrypted bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    /// `age` (age-encryption.org/v1, X25519 recipients).
+    pub method: String,
+    /// The public keys the files are encrypted to (`age1…`).
+    pub recipients: Vec<String>,
+}
 /// The manifest's file name inside a dump directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The checksum list's file name inside a dump directory.
@@ -218,6 +232,9 @@ pub struct Manifest {
     /// `'root'@'%'`…; see [`crate::sql::account::is_system_account`]). Empty in older manifests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub system_accounts_left_out: Vec<String>,
+    /// Set when the dump's files are encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
     pub databases: Vec<DatabaseEntry>,
     /// In restore order.
     pub files: Vec<ManifestFile>,

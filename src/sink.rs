@@ -1,4 +1,5 @@
-//! Writing a dump file: SQL text → zstd → SHA-256 over the compressed bytes → storage, in one pass.
+//! Writing a dump file: SQL text → zstd → (age encryption) → SHA-256 over the stored bytes →
+//! storage, in one pass.
 //!
 //! No file is ever read back: the hash and size are known when [`SqlFile::finish`] returns.
 
@@ -9,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::crypt::{self, Encrypting, Recipient};
 use crate::error::{Error, Result};
 use crate::store::Upload;
 
@@ -75,7 +77,42 @@ pub struct FileRecord {
     pub etag: Option<String>,
 }
 
-type Encoder = zstd::stream::write::Encoder<'static, HashingWriter<BufWriter<Box<dyn Upload>>>>;
+/// The bytes as stored: hashed, buffered, handed to the storage.
+type Stored = HashingWriter<BufWriter<Box<dyn Upload>>>;
+
+/// What the compressed stream is written into: the stored bytes, or an age stream into them.
+enum Sealed {
+    Plain(Stored),
+    Age(Encrypting<Stored>),
+}
+
+impl Write for Sealed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sealed::Plain(w) => w.write(buf),
+            Sealed::Age(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sealed::Plain(w) => w.flush(),
+            Sealed::Age(w) => w.flush(),
+        }
+    }
+}
+
+impl Sealed {
+    /// Ends the age stream (its last chunk), if any.
+    fn finish(self) -> io::Result<Stored> {
+        match self {
+            Sealed::Plain(w) => Ok(w),
+            Sealed::Age(w) => w.finish(),
+        }
+    }
+}
+
+type Encoder = zstd::stream::write::Encoder<'static, Sealed>;
 
 /// The first write failure of a dump, shared by all its files: after one, the dump cannot be
 /// trusted to be whole (a full disk fails every table after it), so the run stops.
@@ -98,15 +135,24 @@ fn failed(failure: &FailureSlot, abs: &std::path::Path, e: io::Error) -> Error {
 
 impl SqlFile {
     /// Writes `file` (opened by the store; `rel` is its path in the dump, `abs` how it is
-    /// shown), compressing at `level`; a write error is also recorded in `failure`.
+    /// shown), compressing at `level` and encrypting to `recipients` when there are any; a
+    /// write error is also recorded in `failure`.
     pub fn new(
         file: Box<dyn Upload>,
         rel: &str,
         abs: PathBuf,
         level: i32,
+        recipients: &[Recipient],
         failure: FailureSlot,
     ) -> Result<SqlFile> {
-        let writer = HashingWriter::new(BufWriter::with_capacity(256 * 1024, file));
+        let stored = HashingWriter::new(BufWriter::with_capacity(256 * 1024, file));
+        let writer = if recipients.is_empty() {
+            Sealed::Plain(stored)
+        } else {
+            Sealed::Age(crypt::encrypting(recipients, stored).map_err(|e| {
+                Error::Storage(format!("{}: cannot start encrypting: {e}", abs.display()))
+            })?)
+        };
         let mut encoder = Encoder::new(writer, level).map_err(|e| Error::io(&abs, e))?;
         encoder
             .include_checksum(true)
@@ -151,6 +197,7 @@ impl SqlFile {
         let writer = self
             .encoder
             .finish()
+            .and_then(Sealed::finish)
             .map_err(|e| failed(&failure, &abs, e))?;
         let (buffered, sha256, bytes) = writer.into_parts();
         let file = buffered
@@ -181,6 +228,7 @@ mod tests {
             rel,
             abs,
             level,
+            &[],
             FailureSlot::default(),
         )
         .unwrap()

@@ -9,6 +9,7 @@ use super::{
     PruneConfig, RestoreConfig, RestoreUsers, S3Config, VerifyConfig,
 };
 use crate::conn::ConnSettings;
+use crate::crypt::{Identities, Recipient};
 use crate::dump::DumpSettings;
 use crate::error::{Error, Result};
 use crate::filter::{Filter, FilterSpec};
@@ -141,6 +142,14 @@ impl DumpConfig {
         set(&mut s.compress_level, self.compress_level);
         set(&mut s.min_free, self.min_free.map(ByteSize::bytes));
         set(&mut s.file_mode, self.file_mode);
+        if let Some(keys) = self.encrypt_to {
+            s.encrypt_to = keys
+                .iter()
+                .map(|k| {
+                    Recipient::parse(k).map_err(|e| Error::Settings(format!("--encrypt-to: {e}")))
+                })
+                .collect::<Result<_>>()?;
+        }
         s.validate()
     }
 
@@ -165,8 +174,15 @@ impl DumpConfig {
             min_free: Some(ByteSize(s.min_free)),
             file_mode: Some(s.file_mode),
             prune: Some(prune),
+            encrypt_to: (!s.encrypt_to.is_empty())
+                .then(|| s.encrypt_to.iter().map(ToString::to_string).collect()),
         }
     }
+}
+
+/// The keys of identity file `path` (`--identity`).
+fn identities(path: &std::path::Path) -> Result<Identities> {
+    Identities::from_file(path).map_err(|e| Error::Settings(format!("--identity: {e}")))
 }
 
 fn set<T>(field: &mut T, value: Option<T>) {
@@ -210,6 +226,9 @@ impl RestoreConfig {
         set(&mut s.defer_indexes, self.defer_indexes);
         set(&mut s.drop_existing, self.drop_existing);
         set(&mut s.allow_partial, self.allow_partial);
+        if let Some(path) = self.identity {
+            s.identities = Some(std::sync::Arc::new(identities(&path)?));
+        }
         if s.threads == 0 {
             return Err(Error::Settings("--threads must be at least 1".to_string()));
         }
@@ -237,12 +256,13 @@ impl RestoreConfig {
             defer_indexes: Some(s.defer_indexes),
             drop_existing: Some(s.drop_existing),
             allow_partial: Some(s.allow_partial),
+            identity: s.identities.as_ref().map(|i| i.path().to_path_buf()),
         }
     }
 }
 
 /// `mybak verify`'s settings besides the dump and the connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct VerifySettings {
     pub restore_test: bool,
     pub keep: bool,
@@ -250,6 +270,8 @@ pub struct VerifySettings {
     pub json: bool,
     /// No statement larger than this is read (a file's own recorded largest is the tighter bound).
     pub max_statement: usize,
+    /// The keys of an encrypted dump.
+    pub identities: Option<std::sync::Arc<Identities>>,
 }
 
 impl Default for VerifySettings {
@@ -260,6 +282,7 @@ impl Default for VerifySettings {
             threads: crate::dump::default_threads(),
             json: false,
             max_statement: 1 << 30,
+            identities: None,
         }
     }
 }
@@ -276,6 +299,10 @@ impl VerifyConfig {
             max_statement: self.max_statement.map_or(d.max_statement, |b| {
                 usize::try_from(b.bytes()).unwrap_or(usize::MAX)
             }),
+            identities: match self.identity {
+                Some(path) => Some(std::sync::Arc::new(identities(&path)?)),
+                None => None,
+            },
         };
         if s.threads == 0 {
             return Err(Error::Settings("--threads must be at least 1".to_string()));
@@ -293,6 +320,7 @@ impl VerifyConfig {
             threads: Some(s.threads),
             json: Some(s.json),
             max_statement: Some(ByteSize(s.max_statement as u64)),
+            identity: s.identities.as_ref().map(|i| i.path().to_path_buf()),
         }
     }
 }

@@ -19,11 +19,12 @@ use chrono::{SecondsFormat, Utc};
 use mysql::Conn;
 
 use crate::conn::{self, ConnSettings};
+use crate::crypt::Recipient;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::manifest::{
-    Consistency, DatabaseEntry, DefinitionOnly, Failure, FileKind, Manifest, ManifestFile, Status,
-    FORMAT_VERSION,
+    Consistency, DatabaseEntry, DefinitionOnly, Encryption, Failure, FileKind, Manifest,
+    ManifestFile, Status, ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION,
 };
 use crate::progress::Progress;
 use crate::schema::{self, Catalog, TableInfo, TableKind};
@@ -48,6 +49,8 @@ pub struct DumpSettings {
     pub output_dir: PathBuf,
     /// How object storage is reached, when the output root is there.
     pub s3: S3Settings,
+    /// Encrypt the dump's files to these age recipients (public keys); none: plain files.
+    pub encrypt_to: Vec<Recipient>,
     /// strftime format of the dump directory's name; `None`: [`default_name_format`].
     pub name_format: Option<String>,
     /// Name the dump by its UTC start time instead of local time.
@@ -80,6 +83,7 @@ impl Default for DumpSettings {
             conn: ConnSettings::default(),
             output_dir: PathBuf::from("./backups"),
             s3: S3Settings::default(),
+            encrypt_to: Vec::new(),
             name_format: None,
             utc: false,
             filter: Filter::default(),
@@ -231,6 +235,7 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
         catalog.tables.len()
     );
     let options = WriteOptions {
+        recipients: settings.encrypt_to.clone(),
         compress_level: settings.compress_level,
     };
     let run = RunInfo::current(&settings.run_id, started);
@@ -508,7 +513,11 @@ fn build_manifest(
         })
         .collect();
     Manifest {
-        format_version: FORMAT_VERSION,
+        format_version: if settings.encrypt_to.is_empty() {
+            FORMAT_VERSION
+        } else {
+            ENCRYPTED_FORMAT_VERSION
+        },
         tool: "mybak".to_string(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         server: server.info.clone(),
@@ -525,6 +534,14 @@ fn build_manifest(
         binlog,
         failures,
         system_accounts_left_out: system_accounts,
+        encryption: (!settings.encrypt_to.is_empty()).then(|| Encryption {
+            method: "age".to_string(),
+            recipients: settings
+                .encrypt_to
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        }),
         databases,
         files: indexed
             .into_iter()

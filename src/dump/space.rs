@@ -129,6 +129,7 @@ mod tests {
             binlog: None,
             failures: vec![],
             system_accounts_left_out: vec![],
+            encryption: None,
             databases: vec![],
             files: vec![ManifestFile {
                 path: "d/t.sql.zst".into(),

@@ -168,6 +168,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
             }),
             failures,
             system_accounts_left_out: Vec::new(),
+            encryption: None,
             databases,
             files,
         },
@@ -432,6 +433,7 @@ fn verify_dir(text: &[u8]) -> Option<crate::verify::Report> {
     std::fs::write(dir.path().join(SUMS_FILE), sums).unwrap();
     crate::verify::offline(
         &crate::store::storage::local::LocalStorage::new(dir.path(), Default::default()),
+        None,
         1 << 30,
     )
     .ok()

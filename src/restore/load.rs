@@ -10,8 +10,7 @@ use crate::error::server_message;
 use crate::manifest::{FileKind, ManifestFile};
 use crate::sql::shape;
 use crate::sql::split::Quoting;
-use crate::store::read::{statement_limit, StatementReader, HUGE_STATEMENT};
-use crate::store::Storage;
+use crate::store::read::{statement_limit, Source, StatementReader, HUGE_STATEMENT};
 
 pub use crate::store::read::FileError as LoadFailure;
 
@@ -35,7 +34,7 @@ struct Statements {
 
 impl Statements {
     fn open(
-        dump: &dyn Storage,
+        dump: Source<'_>,
         file: &ManifestFile,
         max_statement: usize,
     ) -> Result<Self, LoadFailure> {
@@ -74,7 +73,7 @@ impl Statements {
 /// before they are read whole.
 pub fn load_file(
     conn: &mut Conn,
-    dump: &dyn Storage,
+    dump: Source<'_>,
     file: &ManifestFile,
     max_packet: usize,
     edit: &mut Edit<'_>,
@@ -176,7 +175,7 @@ fn query_retrying(conn: &mut Conn, file: &ManifestFile, text: &str) -> Result<()
 
 /// Reads all statements of a (small) file into memory, for the schema phase.
 pub fn read_statements(
-    dump: &dyn Storage,
+    dump: Source<'_>,
     file: &ManifestFile,
 ) -> Result<Vec<(u64, u64, String)>, LoadFailure> {
     let mut statements = Statements::open(dump, file, usize::MAX)?;

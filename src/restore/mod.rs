@@ -10,13 +10,14 @@ pub mod users;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::conn::{self, ConnSettings};
+use crate::crypt::Identities;
 use crate::error::{Error, QueryContext, Result};
 use crate::filter::Filter;
 use crate::manifest::{FileKind, Manifest, ManifestFile, Status};
@@ -24,7 +25,8 @@ use crate::progress::Progress;
 use crate::sql::grant::{grant_target, GrantTarget};
 use crate::sql::ident::quote_ident;
 use crate::sql::split::DEFAULT_MAX_STATEMENT;
-use crate::store::{self, Location, S3Settings, Storage};
+use crate::store::read::Source;
+use crate::store::{self, Location, S3Settings};
 use crate::verify::files;
 
 use load::{load_file, LoadFailure};
@@ -39,6 +41,8 @@ pub struct RestoreSettings {
     pub dir: PathBuf,
     /// How object storage is reached, when the dump is there.
     pub s3: S3Settings,
+    /// The keys of an encrypted dump (`--identity`).
+    pub identities: Option<Arc<Identities>>,
     /// Selects databases and tables by their names in the dump.
     pub filter: Filter,
     pub renames: Vec<Rename>,
@@ -61,6 +65,7 @@ impl Default for RestoreSettings {
             conn: ConnSettings::default(),
             dir: PathBuf::new(),
             s3: S3Settings::default(),
+            identities: None,
             filter: Filter::default(),
             renames: Vec::new(),
             threads: crate::dump::default_threads(),
@@ -174,8 +179,15 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
         return Err(Error::Settings("--threads must be at least 1".to_string()));
     }
     let dump = Location::from_path(&settings.dir)?.open(Default::default(), &settings.s3)?;
-    let dump = dump.as_ref();
-    let manifest = store::open_dump(dump)?;
+    let storage = dump.as_ref();
+    let manifest = store::open_dump(storage)?;
+    let dump = Source::new(storage, &manifest, settings.identities.as_deref());
+    if !dump.readable() {
+        return Err(Error::Settings(format!(
+            "the dump is encrypted (age, to {}); give --identity FILE holding a matching key",
+            recipients_of(&manifest)
+        )));
+    }
     if manifest.status == Status::Partial && !settings.allow_partial {
         let names: Vec<String> = manifest
             .failures
@@ -221,16 +233,25 @@ pub fn run(settings: &RestoreSettings, progress: &dyn Progress) -> Result<Restor
     Ok(outcome)
 }
 
+/// The recipients an encrypted dump names, for messages.
+pub fn recipients_of(manifest: &Manifest) -> String {
+    manifest
+        .encryption
+        .as_ref()
+        .map(|e| e.recipients.join(", "))
+        .unwrap_or_default()
+}
+
 /// Reads every file to restore before anything is sent: each must be exactly the file the
 /// manifest describes (size, SHA-256, rows), hold only the statements its kind allows
 /// ([`crate::sql::shape`]) and every restored table the rows the manifest counts.
 fn preflight(
-    dump: &dyn Storage,
+    dump: Source<'_>,
     settings: &RestoreSettings,
     manifest: &Manifest,
     plan: &Plan<'_>,
 ) -> Result<()> {
-    let mut problems = files::check_listing(dump, manifest);
+    let mut problems = files::check_listing(dump.storage, manifest);
     let selected = |db: &str, t: &str| settings.filter.table(db, t);
     let checked = crate::verify::check_files(
         dump,
@@ -334,7 +355,7 @@ fn prepare_targets(conn: &mut Conn, plan: &Plan<'_>, drop_existing: bool) -> Res
 struct Run<'a> {
     settings: &'a RestoreSettings,
     /// The dump's files.
-    dump: &'a dyn Storage,
+    dump: Source<'a>,
     plan: &'a Plan<'a>,
     max_packet: usize,
     progress: &'a dyn Progress,

@@ -1,7 +1,7 @@
 //! `restore --users`: what happens to an account of the dump that exists already on the target
 //! (`--users=fail|skip|replace`), decided for every account before any statement runs.
 
-use crate::store::Storage;
+use crate::store::read::Source;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
@@ -80,7 +80,7 @@ impl AccountPlan {
 }
 
 /// The accounts (with whether each is a role) the accounts file creates.
-fn dumped_accounts(dump: &dyn Storage, file: &ManifestFile) -> Result<Vec<(Account, bool)>> {
+fn dumped_accounts(dump: Source<'_>, file: &ManifestFile) -> Result<Vec<(Account, bool)>> {
     let statements = read_statements(dump, file).map_err(|e| Error::Settings(e.to_string()))?;
     Ok(statements
         .iter()
@@ -105,7 +105,7 @@ fn existing_accounts(conn: &mut Conn) -> Result<Vec<(String, String)>> {
 /// under `fail` (naming them all), are skipped under `skip`, dropped and recreated under `replace`.
 pub(super) fn plan_accounts(
     conn: &mut Conn,
-    dump: &dyn Storage,
+    dump: Source<'_>,
     files: &[&ManifestFile],
     mode: UsersMode,
 ) -> Result<AccountPlan> {

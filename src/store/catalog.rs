@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use super::storage::{join, Entry, EntryKind, Storage};
 use super::{RunInfo, PARTIAL_SUFFIX, RUN_MARKER};
 use crate::error::{Error, Result};
-use crate::manifest::{Manifest, FORMAT_VERSION, MANIFEST_FILE, MAX_MANIFEST_BYTES, SUMS_FILE};
+use crate::manifest::{
+    Manifest, ENCRYPTED_FORMAT_VERSION, MANIFEST_FILE, MAX_MANIFEST_BYTES, SUMS_FILE,
+};
 
 /// Suffix a dump directory gets while it is being removed.
 pub const PRUNING_SUFFIX: &str = ".pruning";
@@ -217,11 +219,12 @@ pub fn open_dump(dump: &dyn Storage) -> Result<Manifest> {
         }));
     }
     let manifest = read_manifest(dump, "")?;
-    if manifest.format_version > FORMAT_VERSION {
+    if manifest.format_version > ENCRYPTED_FORMAT_VERSION {
         return Err(Error::Manifest {
             path: dump.display(MANIFEST_FILE),
             message: format!(
-                "format version {} is newer than this mybak understands ({FORMAT_VERSION})",
+                "format version {} is newer than this mybak understands \
+                 ({ENCRYPTED_FORMAT_VERSION})",
                 manifest.format_version
             ),
         });

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::crypt::Recipient;
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
 use crate::sink::{FailureSlot, SqlFile};
@@ -143,10 +144,12 @@ pub fn free_space(path: &Path) -> Result<u64> {
 }
 
 /// How the files of a dump are written (their modes are the storage's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WriteOptions {
     /// zstd level of `.sql.zst` files.
     pub compress_level: i32,
+    /// Encrypt `.sql.zst` files (after compression) to these age recipients; none: plain.
+    pub recipients: Vec<Recipient>,
 }
 
 /// A dump being written, on any [`Storage`]: in `NAME.partial` renamed to `NAME` when finished
@@ -268,6 +271,7 @@ impl DumpDir {
             rel,
             self.display(rel),
             self.options.compress_level,
+            &self.options.recipients,
             self.failure.clone(),
         )
     }

@@ -3,15 +3,16 @@
 //! decompressed no further than the manifest's size for them, split into statements no larger
 //! than a limit.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{BufReader, Read};
 use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
 use super::storage::Storage;
+use crate::crypt::Identities;
 
-use crate::manifest::{FileKind, ManifestFile};
+use crate::manifest::{FileKind, Manifest, ManifestFile};
 use crate::sink::hex;
 use crate::sql::split::{count_insert_rows, Quoting, Splitter, Statement};
 
@@ -97,12 +98,54 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-type Decoder = zstd::stream::read::Decoder<'static, BufReader<Hashing<Box<dyn Read + Send>>>>;
+/// The stored bytes of a file, hashed as they are read; shared between the decoding chain and
+/// the reader, which reads what is left at the end so the hash covers the whole file.
+#[derive(Clone)]
+struct Raw(Rc<RefCell<Hashing<Box<dyn Read + Send>>>>);
+
+impl Read for Raw {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
+type Decoder = zstd::stream::read::Decoder<'static, BufReader<Box<dyn Read>>>;
+
+/// Where a dump's files are read from, and the keys of an encrypted dump.
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    pub storage: &'a dyn Storage,
+    /// The files are age-encrypted (the manifest says so).
+    pub encrypted: bool,
+    /// The keys to decrypt them with, when given.
+    pub identities: Option<&'a Identities>,
+}
+
+impl<'a> Source<'a> {
+    /// The files of the dump at the root of `storage`, described by `manifest`.
+    pub fn new(
+        storage: &'a dyn Storage,
+        manifest: &Manifest,
+        identities: Option<&'a Identities>,
+    ) -> Source<'a> {
+        Source {
+            storage,
+            encrypted: manifest.encryption.is_some(),
+            identities,
+        }
+    }
+
+    /// Whether the statements of the files can be read (plain, or encrypted and a key given).
+    pub fn readable(&self) -> bool {
+        !self.encrypted || self.identities.is_some()
+    }
+}
 
 /// The statements of one dump file, in order.
 pub struct StatementReader {
     path: String,
     splitter: Splitter<Bounded<Decoder>>,
+    raw: Raw,
     sql_bytes: Rc<Cell<u64>>,
 }
 
@@ -119,11 +162,21 @@ pub fn statement_limit(file: &ManifestFile, limit: usize) -> usize {
     recorded.min(limit)
 }
 
+/// Opens the stored bytes of `file`, hashed as they are read.
+fn open_raw(src: Source<'_>, file: &ManifestFile) -> Result<Raw, String> {
+    let f = src.storage.open(&file.path)?;
+    Ok(Raw(Rc::new(RefCell::new(Hashing {
+        inner: f,
+        hasher: Sha256::new(),
+        bytes: 0,
+    }))))
+}
+
 impl StatementReader {
-    /// Opens `file` of the dump at the root of `dump`; statements larger than `max_statement`
-    /// are errors.
+    /// Opens `file` of the dump `src`, decrypting it when the dump is encrypted; statements
+    /// larger than `max_statement` are errors.
     pub fn open(
-        dump: &dyn Storage,
+        src: Source<'_>,
         file: &ManifestFile,
         max_statement: usize,
     ) -> Result<Self, FileError> {
@@ -133,13 +186,21 @@ impl StatementReader {
             offset: 0,
             error,
         };
-        let f = dump.open(&file.path).map_err(fail)?;
-        let hashing = Hashing {
-            inner: f,
-            hasher: Sha256::new(),
-            bytes: 0,
+        let raw = open_raw(src, file).map_err(fail)?;
+        let compressed: Box<dyn Read> = match (src.encrypted, src.identities) {
+            (false, _) => Box::new(raw.clone()),
+            (true, Some(identities)) => Box::new(
+                identities
+                    .decrypting(raw.clone())
+                    .map_err(|e| fail(format!("cannot be decrypted: {e}")))?,
+            ),
+            (true, None) => {
+                return Err(fail(
+                    "is encrypted: give --identity with a key it is encrypted to".to_string(),
+                ))
+            }
         };
-        let decoder = Decoder::with_buffer(BufReader::with_capacity(1 << 20, hashing))
+        let decoder = Decoder::with_buffer(BufReader::with_capacity(1 << 20, compressed))
             .map_err(|e| fail(format!("cannot be decompressed: {e}")))?;
         let sql_bytes = Rc::new(Cell::new(0));
         // Room for a file that is not quite the one described (its statements are still read and
@@ -158,6 +219,7 @@ impl StatementReader {
             splitter: Splitter::new(bounded)
                 .with_max_statement(max_statement)
                 .with_expected_statement(expected),
+            raw,
             sql_bytes,
         })
     }
@@ -187,15 +249,22 @@ impl StatementReader {
     /// of SQL it decompressed to.
     pub fn finish(self) -> Result<(String, u64, u64), FileError> {
         let sql_bytes = self.sql_bytes.get();
-        let mut hashing = self.splitter.into_inner().inner.finish().into_inner();
-        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| FileError {
+        drop(self.splitter);
+        let (sha256, bytes) = drain(self.raw).map_err(|e| FileError {
             path: self.path.clone(),
             line: 0,
             offset: 0,
             error: format!("cannot be read: {e}"),
         })?;
-        Ok((hex(&hashing.hasher.finalize()), hashing.bytes, sql_bytes))
+        Ok((sha256, bytes, sql_bytes))
     }
+}
+
+/// Reads what is left of `raw`; its SHA-256 and size.
+fn drain(mut raw: Raw) -> std::io::Result<(String, u64)> {
+    std::io::copy(&mut raw, &mut std::io::sink())?;
+    let hashing = raw.0.borrow();
+    Ok((hex(&hashing.hasher.clone().finalize()), hashing.bytes))
 }
 
 /// What reading a whole file found.
@@ -207,13 +276,15 @@ pub struct Scan {
     pub statements: u64,
     /// Rows of the INSERT statements (data files).
     pub rows: u64,
+    /// Whether the statements were read (not for an encrypted file without a key).
+    pub statements_read: bool,
 }
 
 /// Reads `file` whole, handing each statement to `check` (an error names the statement's line),
 /// counting statements and INSERT rows; fails unless the file is the one the manifest describes
 /// (size, SHA-256, rows). A file whose size differs is not read at all.
 pub fn scan(
-    dump: &dyn Storage,
+    src: Source<'_>,
     file: &ManifestFile,
     max_statement: usize,
     check: &mut dyn FnMut(&[u8]) -> Result<(), String>,
@@ -227,6 +298,7 @@ pub fn scan(
     if !is_inside(&file.path) {
         return Err(fail(0, 0, "its path leaves the dump directory".to_string()));
     }
+    let dump = src.storage;
     let size = match dump.stat(&file.path) {
         Ok(Some(entry)) if entry.kind == super::storage::EntryKind::File => entry.bytes,
         Ok(Some(_)) => {
@@ -247,8 +319,28 @@ pub fn scan(
             format!("{size} bytes, the manifest says {}", file.bytes),
         ));
     }
-    let mut reader = StatementReader::open(dump, file, statement_limit(file, max_statement))?;
-    let mut scan = Scan::default();
+    if !src.readable() {
+        // Encrypted and no key: the stored bytes are still checked.
+        let raw = open_raw(src, file).map_err(|e| fail(0, 0, e))?;
+        let (sha256, bytes) = drain(raw).map_err(|e| fail(0, 0, format!("cannot be read: {e}")))?;
+        if sha256 != file.sha256 || bytes != file.bytes {
+            return Err(fail(
+                0,
+                0,
+                "SHA-256 mismatch: the file changed since the dump".to_string(),
+            ));
+        }
+        return Ok(Scan {
+            sha256,
+            bytes,
+            ..Scan::default()
+        });
+    }
+    let mut reader = StatementReader::open(src, file, statement_limit(file, max_statement))?;
+    let mut scan = Scan {
+        statements_read: true,
+        ..Scan::default()
+    };
     while let Some(statement) = reader.next_statement() {
         let s = statement?;
         check(&s.sql).map_err(|e| fail(s.line, s.offset, e))?;

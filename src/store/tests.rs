@@ -5,7 +5,10 @@ use super::*;
 use crate::manifest::{Consistency, ServerInfo, Status};
 
 fn options() -> WriteOptions {
-    WriteOptions { compress_level: 1 }
+    WriteOptions {
+        compress_level: 1,
+        recipients: Vec::new(),
+    }
 }
 
 /// The local root `root`, creating with `mode`.
@@ -42,6 +45,7 @@ pub(crate) fn manifest(started_at: &str, status: Status) -> Manifest {
         binlog: None,
         failures: vec![],
         system_accounts_left_out: vec![],
+        encryption: None,
         databases: vec![],
         files: vec![],
     }

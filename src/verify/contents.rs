@@ -10,8 +10,8 @@ use crate::manifest::{FileKind, Manifest, ManifestFile, MANIFEST_FILE};
 use crate::sql::shape;
 use std::sync::Mutex;
 
+use crate::store::read::Source;
 use crate::store::read::{is_huge, scan, FileError, Scan};
-use crate::store::Storage;
 
 use super::files::Problem;
 
@@ -22,6 +22,8 @@ pub struct Checked {
     pub statements: u64,
     pub rows: u64,
     pub sql_bytes: u64,
+    /// Some files are encrypted and no key was given: only their bytes were checked.
+    pub contents_unread: bool,
 }
 
 fn from_error(e: FileError) -> Problem {
@@ -43,7 +45,7 @@ fn from_error(e: FileError) -> Problem {
 /// larger than `max_statement` (or than its file's recorded largest); checks the rows per table
 /// for the tables `selected` says are restored. Problems are sorted by path.
 pub fn check_files(
-    dump: &dyn Storage,
+    dump: Source<'_>,
     manifest: &Manifest,
     files: &[&ManifestFile],
     max_statement: usize,
@@ -63,12 +65,15 @@ pub fn check_files(
     let mut checked = Checked::default();
     let mut rows_per_table: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     let mut damaged = false;
+    // Encrypted files read without a key: their rows are not counted.
+    let mut unread = false;
     for (f, result) in scans {
         match result {
             Err(e) => {
                 damaged = true;
                 checked.problems.push(from_error(e));
             }
+            Ok(s) if !s.statements_read => unread = true,
             Ok(s) => {
                 checked.statements += s.statements;
                 checked.sql_bytes += s.sql_bytes;
@@ -82,7 +87,8 @@ pub fn check_files(
         }
     }
     // With a damaged data file the counts are short already; its own problem says why.
-    if !damaged {
+    checked.contents_unread = unread;
+    if !damaged && !unread {
         check_table_rows(manifest, &rows_per_table, selected, &mut checked.problems);
     }
     checked.problems.sort_by(|a, b| a.path.cmp(&b.path));

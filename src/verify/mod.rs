@@ -6,8 +6,10 @@ mod restore_test;
 
 use serde::Serialize;
 
+use crate::crypt::Identities;
 use crate::error::Result;
 use crate::manifest::{Manifest, ManifestFile, Status};
+use crate::store::read::Source;
 use crate::store::storage::{join, EntryKind};
 use crate::store::{self, Storage};
 
@@ -30,6 +32,9 @@ pub struct Report {
     pub rows: u64,
     /// Tables whose content was compared with its fingerprint (`--restore-test`).
     pub tables_compared: usize,
+    /// The dump is encrypted and no key was given: each file's size and SHA-256 were checked,
+    /// not what it holds.
+    pub encrypted_unread: bool,
     pub problems: Vec<Problem>,
 }
 
@@ -51,8 +56,15 @@ fn problem(path: &str, message: impl Into<String>) -> Problem {
 /// and hash, that every file decompresses and splits into complete statements of the shapes its
 /// kind allows, none larger than `max_statement`, and that the rows in the data files are the rows
 /// the manifest counts. Returns the manifest too.
-pub fn offline(dump: &dyn Storage, max_statement: usize) -> Result<(Manifest, Report)> {
+/// An encrypted dump's files are decrypted with `identities`; without them only their stored
+/// bytes are checked (size and SHA-256).
+pub fn offline(
+    dump: &dyn Storage,
+    identities: Option<&Identities>,
+    max_statement: usize,
+) -> Result<(Manifest, Report)> {
     let manifest = store::open_dump(dump)?;
+    let src = Source::new(dump, &manifest, identities);
     let mut report = Report::default();
     if manifest.status == Status::Partial {
         for f in &manifest.failures {
@@ -77,11 +89,12 @@ pub fn offline(dump: &dyn Storage, max_statement: usize) -> Result<(Manifest, Re
         .problems
         .extend(files::check_listing(dump, &manifest));
     report.problems.extend(unlisted_files(dump, &manifest));
-    let checked = check_files(dump, &manifest, &all, max_statement, &|_, _| true);
+    let checked = check_files(src, &manifest, &all, max_statement, &|_, _| true);
     report.problems.extend(checked.problems);
     report.statements = checked.statements;
     report.rows = checked.rows;
     report.sql_bytes = checked.sql_bytes;
+    report.encrypted_unread = checked.contents_unread;
     Ok((manifest, report))
 }
 

@@ -25,6 +25,8 @@ pub struct RestoreTestSettings {
     pub dir: PathBuf,
     /// How object storage is reached, when the dump is there.
     pub s3: S3Settings,
+    /// The keys of an encrypted dump.
+    pub identities: Option<std::sync::Arc<crate::crypt::Identities>>,
     pub threads: usize,
     /// Leave the temporary databases on the server.
     pub keep: bool,
@@ -86,6 +88,7 @@ pub fn restore_test(
         conn: settings.conn.clone(),
         dir: settings.dir.clone(),
         s3: settings.s3.clone(),
+        identities: settings.identities.clone(),
         filter: Filter::default(),
         renames: renames.clone(),
         threads: settings.threads,

@@ -92,6 +92,10 @@ pub struct DumpArgs {
     /// directories get the matching search bits.
     #[arg(long, value_name = "MODE")]
     pub file_mode: Option<FileMode>,
+    /// Encrypt the dump's files (after compression) to this age public key (age1...); repeat
+    /// for several. Restore and verify then need --identity with a matching secret key.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
     /// After a successful dump, remove old dumps by the retention rules (--keep-*, [prune]).
     #[arg(long, help_heading = "Retention")]
     pub prune: bool,
@@ -126,6 +130,7 @@ impl DumpArgs {
             min_free: self.min_free,
             file_mode: self.file_mode,
             prune: flag(self.prune),
+            encrypt_to: list(&self.encrypt_to),
         }
     }
 }
@@ -227,6 +232,9 @@ pub struct RestoreArgs {
     /// Restore a dump whose manifest records failed objects.
     #[arg(long)]
     pub allow_partial: bool,
+    /// Identity file (age-keygen's format) holding a key an encrypted dump is encrypted to.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
 }
 
 impl RestoreArgs {
@@ -245,6 +253,7 @@ impl RestoreArgs {
             defer_indexes: flag(self.defer_indexes),
             drop_existing: flag(self.drop_existing),
             allow_partial: flag(self.allow_partial),
+            identity: self.identity.clone(),
         }
     }
 }
@@ -276,6 +285,10 @@ pub struct VerifyArgs {
     /// is the tighter bound).
     #[arg(long, value_name = "SIZE")]
     pub max_statement: Option<ByteSize>,
+    /// Identity file (age-keygen's format) to decrypt an encrypted dump with; without it only
+    /// the files' sizes and SHA-256 are checked.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
 }
 
 impl VerifyArgs {
@@ -287,6 +300,7 @@ impl VerifyArgs {
             threads: self.threads,
             json: flag(self.json),
             max_statement: self.max_statement,
+            identity: self.identity.clone(),
         }
     }
 }

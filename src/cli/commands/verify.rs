@@ -24,6 +24,7 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
             conn: ctx.conn(&args.conn)?,
             dir: args.dir.clone(),
             s3: s3.clone(),
+            identities: settings.identities.clone(),
             threads: settings.threads,
             keep: settings.keep,
         })
@@ -31,7 +32,17 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
         None
     };
     let dump = Location::from_path(&args.dir)?.open(Default::default(), &s3)?;
-    let (manifest, mut report) = mybak::verify::offline(dump.as_ref(), settings.max_statement)?;
+    let (manifest, mut report) = mybak::verify::offline(
+        dump.as_ref(),
+        settings.identities.as_deref(),
+        settings.max_statement,
+    )?;
+    if report.encrypted_unread {
+        log::warn!(
+            "the dump is encrypted (to {}): without --identity only each file's size and SHA-256 were checked",
+            mybak::restore::recipients_of(&manifest)
+        );
+    }
     if let Some(test) = &test {
         if report.ok() {
             ctx.tracked(Unit::Bytes, |p| {

@@ -8,6 +8,15 @@ fn local(dir: &Path) -> LocalStorage {
     LocalStorage::new(dir, Default::default())
 }
 
+/// The plain dump in `storage`.
+fn plain(storage: &LocalStorage) -> Source<'_> {
+    Source {
+        storage,
+        encrypted: false,
+        identities: None,
+    }
+}
+
 /// Writes `sql` compressed as `rel` in `dir` and describes it as the manifest would.
 fn file(dir: &Path, rel: &str, sql: &[u8], rows: Option<u64>) -> ManifestFile {
     let data = zstd::encode_all(sql, 1).unwrap();
@@ -37,7 +46,7 @@ fn a_file_as_described_is_read_whole() {
     let dir = tempfile::tempdir().unwrap();
     let sql = b"SET NAMES utf8mb4;\nINSERT INTO `t` VALUES (1),(2);\nINSERT INTO `t` VALUES (3);\n";
     let f = file(dir.path(), "db/t.sql.zst", sql, Some(3));
-    let s = scan(&local(dir.path()), &f, 1 << 20, &mut accept_all).unwrap();
+    let s = scan(plain(&local(dir.path())), &f, 1 << 20, &mut accept_all).unwrap();
     assert_eq!(s.statements, 3);
     assert_eq!(s.rows, 3);
     assert_eq!(s.sql_bytes, sql.len() as u64);
@@ -50,14 +59,14 @@ fn a_file_unlike_its_description_is_refused() {
     let sql = b"INSERT INTO `t` VALUES (1),(2);\n";
     let mut f = file(dir.path(), "db/t.sql.zst", sql, Some(2));
     f.rows = Some(3);
-    let e = scan(&local(dir.path()), &f, 1 << 20, &mut accept_all).unwrap_err();
+    let e = scan(plain(&local(dir.path())), &f, 1 << 20, &mut accept_all).unwrap_err();
     assert!(e.error.contains("holds 2 rows, the manifest says 3"), "{e}");
     f.rows = Some(2);
     f.sha256 = "0".repeat(64);
-    let e = scan(&local(dir.path()), &f, 1 << 20, &mut accept_all).unwrap_err();
+    let e = scan(plain(&local(dir.path())), &f, 1 << 20, &mut accept_all).unwrap_err();
     assert!(e.error.contains("SHA-256 mismatch"), "{e}");
     f.bytes += 1;
-    let e = scan(&local(dir.path()), &f, 1 << 20, &mut accept_all).unwrap_err();
+    let e = scan(plain(&local(dir.path())), &f, 1 << 20, &mut accept_all).unwrap_err();
     assert!(e.error.contains("the manifest says"), "{e}");
 }
 
@@ -73,7 +82,7 @@ fn a_refused_statement_is_named_by_its_line() {
             Ok(())
         }
     };
-    let e = scan(&local(dir.path()), &f, 1 << 20, &mut no_drop).unwrap_err();
+    let e = scan(plain(&local(dir.path())), &f, 1 << 20, &mut no_drop).unwrap_err();
     assert_eq!((e.line, e.offset), (3, 20));
     assert_eq!(
         e.to_string(),
@@ -106,12 +115,18 @@ fn a_decompression_bomb_stops_early_and_small() {
         max_statement_bytes: Some(40),
         etag: None,
     };
-    let e = scan(&local(dir.path()), &f, 1 << 30, &mut accept_all).unwrap_err();
+    let e = scan(plain(&local(dir.path())), &f, 1 << 30, &mut accept_all).unwrap_err();
     // The recorded largest statement (40 bytes + room) stops it long before the bomb's size.
     assert!(e.error.contains("statement longer than 1064 bytes"), "{e}");
     let mut unbounded = f.clone();
     unbounded.max_statement_bytes = None;
-    let e = scan(&local(dir.path()), &unbounded, 1 << 30, &mut accept_all).unwrap_err();
+    let e = scan(
+        plain(&local(dir.path())),
+        &unbounded,
+        1 << 30,
+        &mut accept_all,
+    )
+    .unwrap_err();
     assert!(
         e.error.contains("statement longer than") || e.error.contains("far more SQL"),
         "{e}"
@@ -171,4 +186,63 @@ fn statement_limits_follow_the_manifest() {
     assert_eq!(statement_limit(&f, 1 << 30), OBJECT_STATEMENT_LIMIT);
     f.max_statement_bytes = Some(u64::MAX);
     assert_eq!(statement_limit(&f, 1 << 30), 1 << 30);
+}
+
+#[test]
+fn an_encrypted_file_is_read_with_its_key_and_only_hashed_without() {
+    use age::secrecy::ExposeSecret;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = age::x25519::Identity::generate();
+    let recipient = crate::crypt::Recipient::parse(&secret.to_public().to_string()).unwrap();
+    let sql = b"INSERT INTO `t` VALUES (1),(2);\nINSERT INTO `t` VALUES (3);\n";
+    let compressed = zstd::encode_all(&sql[..], 1).unwrap();
+    let mut w = crate::crypt::encrypting(&[recipient], Vec::new()).unwrap();
+    std::io::Write::write_all(&mut w, &compressed).unwrap();
+    let data = w.finish().unwrap();
+    std::fs::create_dir_all(dir.path().join("db")).unwrap();
+    std::fs::write(dir.path().join("db/t.sql.zst"), &data).unwrap();
+    let mut f = file(dir.path(), "db/other.sql.zst", sql, Some(3));
+    f.path = "db/t.sql.zst".into();
+    f.sha256 = hex(&Sha256::digest(&data));
+    f.bytes = data.len() as u64;
+    let key_file = dir.path().join("key.txt");
+    std::fs::write(
+        &key_file,
+        format!("# key\n{}\n", secret.to_string().expose_secret()),
+    )
+    .unwrap();
+    let identities = crate::crypt::Identities::from_file(&key_file).unwrap();
+    let storage = local(dir.path());
+    let with_key = Source {
+        storage: &storage,
+        encrypted: true,
+        identities: Some(&identities),
+    };
+    let s = scan(with_key, &f, 1 << 20, &mut accept_all).unwrap();
+    assert!(s.statements_read);
+    assert_eq!((s.statements, s.rows), (2, 3));
+    let without = Source {
+        identities: None,
+        ..with_key
+    };
+    let s = scan(without, &f, 1 << 20, &mut accept_all).unwrap();
+    assert!(!s.statements_read);
+    assert_eq!(s.sha256, f.sha256);
+    let e = StatementReader::open(without, &f, 1 << 20).err().unwrap();
+    assert!(e.error.contains("--identity"), "{e}");
+    // Another key: refused before any statement.
+    let other = dir.path().join("other.txt");
+    let other_secret = age::x25519::Identity::generate();
+    std::fs::write(
+        &other,
+        format!("{}\n", other_secret.to_string().expose_secret()),
+    )
+    .unwrap();
+    let other = crate::crypt::Identities::from_file(&other).unwrap();
+    let wrong = Source {
+        identities: Some(&other),
+        ..with_key
+    };
+    let e = scan(wrong, &f, 1 << 20, &mut accept_all).unwrap_err();
+    assert!(e.error.contains("cannot be decrypted"), "{e}");
 }
