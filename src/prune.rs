@@ -120,11 +120,26 @@ pub struct Executed {
     pub kept_foreign: Vec<PathBuf>,
     /// Dumps that could not be removed, with the error.
     pub failed: Vec<(String, String)>,
+    /// Unfinished multipart uploads of killed runs aborted (object storage), or that would be
+    /// with `dry_run`.
+    pub aborted_uploads: usize,
 }
 
-/// Removes the dumps the plan removes (nothing with `dry_run`).
-pub fn execute(root: &dyn Storage, plan: &Plan, dry_run: bool) -> Executed {
+/// How old an unfinished multipart upload must be to count as abandoned (a dump running now
+/// has its uploads open).
+pub const ABANDONED_UPLOAD_AGE: chrono::Duration = chrono::Duration::days(1);
+
+/// Removes the dumps the plan removes and aborts abandoned multipart uploads older than
+/// [`ABANDONED_UPLOAD_AGE`] at `now` (with `dry_run` nothing is removed, the uploads counted).
+pub fn execute(root: &dyn Storage, plan: &Plan, now: DateTime<Utc>, dry_run: bool) -> Executed {
     let mut done = Executed::default();
+    match root.abort_abandoned_uploads(now - ABANDONED_UPLOAD_AGE, dry_run) {
+        Ok(n) => done.aborted_uploads = n,
+        Err(e) => done.failed.push((
+            "unfinished uploads".to_string(),
+            format!("cannot clean them up: {e}"),
+        )),
+    }
     if dry_run {
         return done;
     }

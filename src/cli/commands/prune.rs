@@ -18,8 +18,9 @@ pub fn prune_under_lock(
     root: &dyn Storage,
     settings: &PruneSettings,
 ) -> mybak::Result<(Plan, Executed)> {
-    let plan = prune::plan(root, settings, Utc::now(), &Local)?;
-    let done = prune::execute(root, &plan, settings.dry_run);
+    let now = Utc::now();
+    let plan = prune::plan(root, settings, now, &Local)?;
+    let done = prune::execute(root, &plan, now, settings.dry_run);
     Ok((plan, done))
 }
 
@@ -78,6 +79,12 @@ fn report_problems(plan: &Plan, done: &Executed) {
     }
     for (name, e) in &done.failed {
         log::error!("prune: could not remove {name}: {e}");
+    }
+    if done.aborted_uploads > 0 {
+        log::info!(
+            "prune: unfinished uploads of killed runs (older than a day): {}",
+            done.aborted_uploads
+        );
     }
 }
 

@@ -170,6 +170,10 @@ impl Storage for LocalStorage {
         Ok(())
     }
 
+    fn abort_abandoned_uploads(&self, _before: DateTime<Utc>, _dry_run: bool) -> io::Result<usize> {
+        Ok(0)
+    }
+
     fn sync_tree(&self, rel: &str) -> io::Result<()> {
         sync_tree_dirs(&self.path(rel))
     }

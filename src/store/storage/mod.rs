@@ -10,6 +10,7 @@
 pub mod local;
 mod location;
 pub mod s3;
+mod s3_uploads;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -83,6 +84,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Checks that the root can be reached and read (object storage: the bucket exists and the
     /// credentials are accepted), without writing anything.
     fn probe(&self) -> io::Result<()>;
+    /// Aborts the multipart uploads below the root started before `before` (left by runs that
+    /// were killed; nothing to do on disk), or only counts them with `dry_run`. Returns how many.
+    fn abort_abandoned_uploads(&self, before: DateTime<Utc>, dry_run: bool) -> io::Result<usize>;
     /// Makes the entries of directory `rel` and everything below it durable (fsync; nothing to
     /// do on object storage, where a completed upload is durable).
     fn sync_tree(&self, rel: &str) -> io::Result<()>;

@@ -17,6 +17,7 @@ use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{ErrorKind, Operator};
 
 use super::location::S3Settings;
+use super::s3_uploads::Uploads;
 use super::{is_inside, read_limited, Entry, EntryKind, Storage, Upload};
 use crate::error::{Error, Result};
 use crate::regular_file::ReadError;
@@ -41,6 +42,8 @@ pub struct S3Storage {
     /// Reads go through opendal's blocking adapter over the same operator.
     blocking: opendal::blocking::Operator,
     runtime: Arc<tokio::runtime::Runtime>,
+    /// Lists and aborts multipart uploads, which opendal cannot.
+    uploads: Uploads,
 }
 
 impl std::fmt::Debug for S3Storage {
@@ -67,10 +70,11 @@ impl S3Storage {
         };
         // The HTTP client (reqwest over rustls); idempotent, installed by the first storage.
         opendal::install_default();
+        let region = settings.region.clone().unwrap_or_else(default_region);
         let mut builder = opendal::services::S3::default()
             .bucket(bucket)
             .root(&format!("/{prefix}"))
-            .region(&settings.region.clone().unwrap_or_else(default_region));
+            .region(&region);
         if let Some(endpoint) = &settings.endpoint {
             builder = builder.endpoint(endpoint);
         }
@@ -107,6 +111,7 @@ impl S3Storage {
             op,
             blocking,
             runtime: Arc::new(runtime),
+            uploads: Uploads::new(bucket, &region, settings),
         })
     }
 
@@ -402,6 +407,29 @@ impl Storage for S3Storage {
             .block_on(self.op.list_with("/").limit(1).into_future())
             .map(drop)
             .map_err(io_error)
+    }
+
+    fn abort_abandoned_uploads(&self, before: DateTime<Utc>, dry_run: bool) -> io::Result<usize> {
+        let prefix = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        self.runtime.block_on(async {
+            let old: Vec<_> = self
+                .uploads
+                .list(&prefix)
+                .await?
+                .into_iter()
+                .filter(|u| u.initiated.is_some_and(|t| t < before))
+                .collect();
+            if !dry_run {
+                for upload in &old {
+                    self.uploads.abort(upload).await?;
+                }
+            }
+            Ok(old.len())
+        })
     }
 
     fn sync_tree(&self, _rel: &str) -> io::Result<()> {
