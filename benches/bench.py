@@ -85,6 +85,53 @@ class Server:
             self.proc.kill()
 
 
+class S3Server:
+    """A throwaway S3-compatible server (moto_server from .venv-moto, as the tests use) with one
+    bucket; its CPU is reported as the server's share of a dump to it."""
+
+    BUCKET = "bench"
+
+    def __init__(self, work):
+        binary = os.environ.get("MYBAK_MOTO_SERVER") or os.path.join(ROOT, ".venv-moto", "bin", "moto_server")
+        if not os.path.exists(binary):
+            binary = shutil.which("moto_server")
+        if not binary:
+            sys.exit("--s3 needs moto_server: run scripts/install-deps.sh")
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        log = open(os.path.join(work, "moto.log"), "w")
+        self.proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=log, stderr=log)
+        deadline = time.time() + 30
+        while True:
+            try:
+                self.request("PUT", f"/{self.BUCKET}")
+                break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    sys.exit("moto_server did not start; see " + work + "/moto.log")
+                time.sleep(0.2)
+        os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                           "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
+
+    def request(self, method, path):
+        import urllib.request
+        req = urllib.request.Request(self.endpoint + path, method=method, headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=bench/20000101/us-east-1/s3/aws4_request, "
+                             "SignedHeaders=host, Signature=0"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.read()
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
 def sbtest_sql(table, rows):
     group = "LPAD(FLOOR(RAND() * 99999999999), 11, '0')"
     c = "CONCAT_WS('-', " + ", ".join([group] * 10) + ")"
@@ -133,11 +180,12 @@ def dir_bytes(path):
     return total
 
 
-def measure(server, command, output):
-    """Runs `command` (a list, or a string for sh -c); returns wall, client CPU, server CPU,
-    peak RSS (MB) of the tool's process tree and output bytes."""
+def measure(server, command, output, s3=None):
+    """Runs `command` (a list, or a string for sh -c); returns wall, client CPU, server CPU
+    (MariaDB's, plus the S3 server's when writing there), peak RSS (MB) of the tool's process
+    tree and output bytes."""
     shell = isinstance(command, str)
-    before = server.cpu_seconds()
+    before = server.cpu_seconds() + (s3.cpu_seconds() if s3 else 0)
     start = time.monotonic()
     proc = subprocess.Popen(["sh", "-c", command] if shell else command,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -150,17 +198,22 @@ def measure(server, command, output):
     return {
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
-        "server": server.cpu_seconds() - before,
+        "server": server.cpu_seconds() + (s3.cpu_seconds() if s3 else 0) - before,
         "rss": usage.ru_maxrss / 1024,
         "bytes": dir_bytes(output) if output else 0,
     }
 
 
-def dump_tools(server, threads, variants=()):
+def dump_tools(server, threads, variants=(), s3=None):
     sock = server.socket
     base = [MYBAK, "dump", "--no-defaults", "-S", sock, "-u", "root", "--databases", DB,
             "--threads", str(threads), "--progress", "never"]
     tools = {"mybak dump": lambda out: base + ["--output-dir", out]}
+    if s3:
+        # Each run its own prefix; moto keeps objects in memory, so the previous run's are removed
+        # by the tool itself (prune) outside the measured command.
+        tools["mybak dump to S3 (moto)"] = lambda out: base + [
+            "--output-dir", f"s3://{S3Server.BUCKET}/{os.path.basename(out)}", "--s3-endpoint", s3.endpoint]
     for v in variants:
         tools[f"mybak dump {v}"] = lambda out, v=v: base + v.split() + ["--output-dir", out]
     return tools | {
@@ -236,15 +289,19 @@ def main():
     ap.add_argument("--dump-only", action="store_true", help="skip the restores")
     ap.add_argument("--skip", action="append", default=[], metavar="TOOL",
                     help="leave out a dump tool by name, e.g. 'mydumper -c' (repeatable)")
+    ap.add_argument("--s3", action="store_true",
+                    help="also dump to a local S3-compatible server (moto_server from .venv-moto)")
     ap.add_argument("--variant", action="append", default=[], metavar="ARGS",
                     help="also run `mybak dump` with these extra arguments (repeatable), e.g. '--chunk-size 0'")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="mybak-bench.")
     server = Server(work)
+    s3 = S3Server(work) if args.s3 else None
     try:
         prepare(server, args.scale)
         source = checksums(server, DB)
-        tools = {k: v for k, v in dump_tools(server, args.threads, args.variant).items() if k not in args.skip}
+        tools = {k: v for k, v in dump_tools(server, args.threads, args.variant, s3).items()
+                 if k not in args.skip}
         dumps_results = {name: [] for name in tools}
         latest = {}
         for run in range(args.dump_runs):
@@ -252,7 +309,7 @@ def main():
                 out = os.path.join(work, "out", f"{i}-{run}")
                 shutil.rmtree(out, ignore_errors=True)
                 os.makedirs(out)
-                r = measure(server, command(out), out)
+                r = measure(server, command(out), out, s3 if name.endswith("(moto)") else None)
                 dumps_results[name].append(r)
                 print(f"  dump run {run + 1}: {name}: {r['wall']:.2f} s, {r['bytes'] / 1e6:.0f} MB", flush=True)
                 if latest.get(name):
@@ -291,6 +348,8 @@ def main():
         print(f"\n(written to benches/results/{name})")
     finally:
         server.stop()
+        if s3:
+            s3.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
