@@ -105,7 +105,7 @@ pub fn copy(
     progress.finish();
     if !problems.is_empty() {
         out.discard();
-        return Err(Error::Integrity(problems));
+        return Err(Error::CopyFailed(problems));
     }
     let path = out.finish_verbatim(&sums, &manifest_bytes)?;
     Ok(CopyOutcome {

@@ -61,6 +61,10 @@ pub enum Error {
     /// Files of a dump are missing, truncated or changed.
     #[error("the dump is damaged: {}", problems_text(.0))]
     Integrity(Vec<Problem>),
+    /// Files of a dump could not be copied (a changed source file, a failed upload): nothing
+    /// is left at the destination.
+    #[error("the copy failed, nothing is left at the destination: {}", problems_text(.0))]
+    CopyFailed(Vec<Problem>),
     /// The config file cannot be read, or holds an unknown key or a bad value.
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Config {
