@@ -92,15 +92,6 @@ fn stdout_path(out: &DumpOutput) -> String {
     lines[0].to_string()
 }
 
-fn table_data_file(dir: &Path, table: &str) -> String {
-    common::client::read_manifest(dir)["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["kind"] == "table-data" && f["table"] == table)
-        .map(|f| f["path"].as_str().unwrap().to_string())
-        .unwrap()
-}
 
 /// Restores `dir` (`extra`: e.g. `--identity`) under a new database name and compares it with `db`.
 fn restore_renamed_and_compare(server: &Server, db: &str, dir: &str, extra: &[&str]) {
@@ -231,7 +222,7 @@ fn a_tampered_source_file_fails_the_copy_and_leaves_nothing_at_the_destination()
     for (what, damage) in damages {
         let tmp = tempfile::tempdir().unwrap();
         let dir = dump_databases(server, &tmp.path().join("a"), &db, &[]);
-        let data = table_data_file(&dir, "t");
+        let data = common::client::table_data_file(&dir, "t");
         let path = dir.join(&data);
         let mut bytes = fs::read(&path).unwrap();
         damage(&mut bytes);
@@ -358,7 +349,7 @@ fn an_encrypted_dump_copies_without_a_key_and_restores_from_the_copy_with_it() {
     out.assert_code(0);
     let copied: PathBuf = stdout_path(&out).into();
     assert_same_tree(&dir, &copied);
-    let data = table_data_file(&copied, "t");
+    let data = common::client::table_data_file(&copied, "t");
     assert!(fs::read(copied.join(&data))
         .unwrap()
         .starts_with(b"age-encryption.org/v1\n"));

@@ -82,15 +82,6 @@ fn manifest_paths(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-fn table_data_file(dir: &Path, table: &str) -> String {
-    common::client::read_manifest(dir)["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["kind"] == "table-data" && f["table"] == table)
-        .map(|f| f["path"].as_str().unwrap().to_string())
-        .unwrap()
-}
 
 /// `age -d -i KEY FILE`, then zstd: the SQL text of a dumped file, read with the real age tool.
 fn decrypt_with_age(key: &Key, file: &Path) -> String {
@@ -243,7 +234,7 @@ fn without_the_key_verify_checks_hashes_only_and_still_catches_a_flipped_byte() 
         out.stderr
     );
 
-    let data = table_data_file(&dir, "t");
+    let data = common::client::table_data_file(&dir, "t");
     let path = dir.join(&data);
     let mut bytes = fs::read(&path).unwrap();
     let mid = bytes.len() / 2;
@@ -269,7 +260,7 @@ fn a_wrong_identity_fails_verify_and_restores_nothing() {
 
     let out = run(mybak_verify_cmd(&dir), &["--identity", other.path()]);
     assert_eq!(out.code, Some(1), "{}", out.stderr);
-    let data = table_data_file(&dir, "t");
+    let data = common::client::table_data_file(&dir, "t");
     assert!(
         out.stderr.contains(&format!("{data}: cannot be decrypted"))
             && out.stderr.contains("does not hold"),

@@ -31,16 +31,6 @@ fn verify(dir: &Path, extra: &[&str]) -> DumpOutput {
     run_dump(cmd)
 }
 
-fn data_file(dir: &Path, table: &str) -> String {
-    let manifest = common::client::read_manifest(dir);
-    manifest["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["kind"] == "table-data" && f["table"] == table)
-        .map(|f| f["path"].as_str().unwrap().to_string())
-        .unwrap()
-}
 
 #[test]
 fn a_good_dump_verifies_offline_and_as_json() {
@@ -89,7 +79,7 @@ fn damaged_dumps_fail_verify_and_restore_naming_the_file() {
     ];
     for (what, damage) in damages {
         let (db, dir, _root) = small_dump(server);
-        let named = damage(&dir, &data_file(&dir, "t"));
+        let named = damage(&dir, &common::client::table_data_file(&dir, "t"));
         let out = verify(&dir, &[]);
         assert_eq!(
             out.code,
@@ -167,7 +157,7 @@ fn restore_test_catches_a_consistently_rechecksummed_change() {
         ("0x00FF10", "0x00FE10"),
     ] {
         let (_db, dir, _root) = small_dump(server);
-        let data = data_file(&dir, "t");
+        let data = common::client::table_data_file(&dir, "t");
         let path = dir.join(&data);
         let sql =
             String::from_utf8(zstd::decode_all(&fs::read(&path).unwrap()[..]).unwrap()).unwrap();

@@ -264,6 +264,17 @@ pub fn read_manifest(dump_dir: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
+/// The path (relative to the dump) of table `table`'s data file in `dump_dir`'s manifest.
+pub fn table_data_file(dump_dir: &Path, table: &str) -> String {
+    read_manifest(dump_dir)["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "table-data" && f["table"] == table)
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no data file of {table} in {}", dump_dir.display()))
+}
+
 fn abbreviate(sql: &str) -> String {
     if sql.len() <= 300 {
         return sql.to_string();
