@@ -92,7 +92,6 @@ fn stdout_path(out: &DumpOutput) -> String {
     lines[0].to_string()
 }
 
-
 /// Restores `dir` (`extra`: e.g. `--identity`) under a new database name and compares it with `db`.
 fn restore_renamed_and_compare(server: &Server, db: &str, dir: &str, extra: &[&str]) {
     let copy_db = unique_name("cpr");

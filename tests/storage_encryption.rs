@@ -82,7 +82,6 @@ fn manifest_paths(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-
 /// `age -d -i KEY FILE`, then zstd: the SQL text of a dumped file, read with the real age tool.
 fn decrypt_with_age(key: &Key, file: &Path) -> String {
     let out = Command::new(find_binary("age"))

@@ -31,7 +31,6 @@ fn verify(dir: &Path, extra: &[&str]) -> DumpOutput {
     run_dump(cmd)
 }
 
-
 #[test]
 fn a_good_dump_verifies_offline_and_as_json() {
     let server = Server::shared();
