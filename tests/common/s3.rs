@@ -34,11 +34,12 @@ pub const ACCESS_KEY: &str = "testing";
 pub const SECRET_KEY: &str = "testing";
 pub const REGION: &str = "us-east-1";
 
-/// Imported by the Python of a [`S3Server::start_with_auth`] server (via `PYTHONPATH`): moto (5.2)
-/// recomputes a request's signature over the query string exactly as sent, where AWS canonicalizes it
-/// (each name and value percent-encoded, `/` as `%2F`). Clients that send `prefix=a/&delimiter=/` but
-/// sign `prefix=a%2F&delimiter=%2F` (reqsign, so mybak) would get `SignatureDoesNotMatch` for every
-/// listing even with the right secret; this makes moto canonicalize like AWS.
+/// Imported by the Python of a [`S3Server::start_with_auth`] server (via `PYTHONPATH`). moto (5.2)
+/// recomputes a request's signature over the path and query string as its web framework re-quoted
+/// them, where AWS canonicalizes both (every byte but `A-Za-z0-9-_.~` percent-encoded, `/` kept in the
+/// path, `%2F` in the query). A client that sends `prefix=a/&delimiter=/` or `/@schema.sql.zst` and
+/// signs `prefix=a%2F&delimiter=%2F` or `/%40schema.sql.zst` (reqsign, so mybak) would get
+/// `SignatureDoesNotMatch` with the right secret; this makes moto canonicalize like AWS.
 const SITECUSTOMIZE: &str = r#"
 from urllib.parse import quote, unquote
 
@@ -53,7 +54,12 @@ def _canonical_query_string_url(self, parts):
     return "&".join(f"{key}={value}" for key, value in sorted(pairs))
 
 
+def _s3_canonical_path(self, path):
+    return quote(unquote(path), safe="/-_.~")
+
+
 botocore.auth.SigV4Auth._canonical_query_string_url = _canonical_query_string_url
+botocore.auth.S3SigV4Auth._normalize_url_path = _s3_canonical_path
 "#;
 
 static S3_COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -329,6 +335,12 @@ impl S3Server {
     /// CreateBucket.
     pub fn create_bucket(&self, name: &str) {
         self.request_ok("PUT", &format!("/{}", http::encode(name, false)), b"");
+    }
+
+    /// The names of all buckets (ListBuckets).
+    pub fn bucket_names(&self) -> Vec<String> {
+        let xml = self.request_ok("GET", "/", b"").text();
+        http::xml_texts(&xml, "Name")
     }
 
     /// PutObject.
