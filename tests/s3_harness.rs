@@ -89,3 +89,62 @@ fn clients_get_a_clean_environment_and_a_killed_server_refuses() {
         "killed server still accepts connections"
     );
 }
+
+#[test]
+fn a_server_with_auth_accepts_only_its_own_signed_requests() {
+    // RFC 4231 test case 2: the HMAC the signatures are built on.
+    let mac: String = common::s3::hmac_sha256(b"Jefe", b"what do ya want for nothing?")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        mac,
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+
+    let s3 = S3Server::start_with_auth();
+    let (access_key, secret_key) = s3.credentials();
+    assert!(access_key.starts_with("AKIA"), "{access_key}");
+    assert!(s3
+        .env()
+        .contains(&("AWS_SECRET_ACCESS_KEY".to_string(), secret_key.clone())));
+    s3.create_bucket("auth");
+    s3.put_object("auth", "dir/a b.txt", b"signed");
+    assert_eq!(s3.list_keys("auth", "dir/"), ["dir/a b.txt"]);
+    // Sent with `/` as is, signed with `%2F` (as reqsign does): accepted like AWS would.
+    let listed = s3.request("GET", "/auth?list-type=2&prefix=dir/&delimiter=/", b"");
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert_eq!(s3.get_object("auth", "dir/a b.txt"), b"signed");
+    // Keys with bytes a web framework may leave unquoted in the path: signed as AWS canonicalizes.
+    s3.put_object("auth", "dir/@schema+x=y,z:1.sql.zst", b"odd");
+    assert_eq!(s3.get_object("auth", "dir/@schema+x=y,z:1.sql.zst"), b"odd");
+    let started = s3.request("POST", "/auth/big?uploads", b"");
+    assert_eq!(started.status, 200, "{}", started.text());
+    assert_eq!(s3.list_multipart_uploads("auth").len(), 1);
+    assert_eq!(s3.list_keys("auth", "dir/").len(), 2);
+
+    let wrong_secret = s3.request_as(&access_key, "wrong", "GET", "/auth/dir/a%20b.txt", b"");
+    assert_eq!(wrong_secret.status, 403);
+    assert!(
+        wrong_secret.text().contains("SignatureDoesNotMatch"),
+        "{}",
+        wrong_secret.text()
+    );
+    let unknown_key = s3.request_as("AKIAUNKNOWN", &secret_key, "GET", "/auth", b"");
+    assert_eq!(unknown_key.status, 403);
+    assert!(
+        unknown_key.text().contains("InvalidAccessKeyId"),
+        "{}",
+        unknown_key.text()
+    );
+    let unsigned = common::http::request(
+        "127.0.0.1",
+        s3.port(),
+        "GET",
+        "/auth/dir/a%20b.txt",
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(unsigned.status, 403, "{}", unsigned.text());
+}

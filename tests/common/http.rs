@@ -140,6 +140,31 @@ pub fn encode(s: &str, keep_slash: bool) -> String {
     out
 }
 
+/// Decodes `%XX` escapes (invalid ones are kept as they are; `+` stays `+`), lossy UTF-8.
+pub fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The texts of every `<tag>…</tag>` element in `xml`, in order, with the XML entities decoded
 /// (enough for S3's flat list responses; nested elements of the same name are not supported).
 pub fn xml_texts(xml: &str, tag: &str) -> Vec<String> {

@@ -4,9 +4,15 @@
 //! has lost its buckets.
 //!
 //! Besides starting it, [`S3Server`] reads the bucket back over plain HTTP (keys, objects, unfinished
-//! multipart uploads) so tests can check what `mybak` left there. moto checks no signatures but treats a
-//! request without `Authorization` as anonymous (403 on private objects), so these requests carry a dummy
-//! SigV4 header.
+//! multipart uploads) so tests can check what `mybak` left there. These requests are signed (AWS SigV4)
+//! with the server's credentials: [`S3Server::start`] checks no signatures (but treats a request without
+//! `Authorization` as anonymous: 403 on private objects), [`S3Server::start_with_auth`] checks them all.
+//!
+//! Enforcing credentials: moto authenticates nothing while its `INITIAL_NO_AUTH_ACTION_COUNT` setting is
+//! infinite (the default). `start_with_auth` creates an IAM user with an access key and an `s3:*` inline
+//! policy through moto's IAM API, then sets the count to 0 (`POST /moto-api/reset-auth`): from then on
+//! every request must be signed by a known access key with a matching signature (`InvalidAccessKeyId`,
+//! `SignatureDoesNotMatch`, both HTTP 403).
 
 use std::fs;
 use std::net::TcpStream;
@@ -23,12 +29,38 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const HOST: &str = "127.0.0.1";
 const INSTALL_HINT: &str = "run scripts/install-deps.sh (it makes .venv-moto with moto[server]), \
      put moto_server on PATH, or set MYBAK_MOTO_SERVER to its path";
-/// The credentials and region every client of the test server uses.
+/// The credentials of a server that checks none ([`S3Server::start`]), and the region of every server.
 pub const ACCESS_KEY: &str = "testing";
 pub const SECRET_KEY: &str = "testing";
 pub const REGION: &str = "us-east-1";
-const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=testing/20000101/us-east-1/s3/aws4_request, \
-     SignedHeaders=host, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Imported by the Python of a [`S3Server::start_with_auth`] server (via `PYTHONPATH`). moto (5.2)
+/// recomputes a request's signature over the path and query string as its web framework re-quoted
+/// them, where AWS canonicalizes both (every byte but `A-Za-z0-9-_.~` percent-encoded, `/` kept in the
+/// path, `%2F` in the query). A client that sends `prefix=a/&delimiter=/` or `/@schema.sql.zst` and
+/// signs `prefix=a%2F&delimiter=%2F` or `/%40schema.sql.zst` (reqsign, so mybak) would get
+/// `SignatureDoesNotMatch` with the right secret; this makes moto canonicalize like AWS.
+const SITECUSTOMIZE: &str = r#"
+from urllib.parse import quote, unquote
+
+import botocore.auth
+
+
+def _canonical_query_string_url(self, parts):
+    pairs = []
+    for pair in parts.query.split("&") if parts.query else []:
+        key, _, value = pair.partition("=")
+        pairs.append((quote(unquote(key), safe="-_.~"), quote(unquote(value), safe="-_.~")))
+    return "&".join(f"{key}={value}" for key, value in sorted(pairs))
+
+
+def _s3_canonical_path(self, path):
+    return quote(unquote(path), safe="/-_.~")
+
+
+botocore.auth.SigV4Auth._canonical_query_string_url = _canonical_query_string_url
+botocore.auth.S3SigV4Auth._normalize_url_path = _s3_canonical_path
+"#;
 
 static S3_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -37,11 +69,19 @@ pub struct S3Server {
     dir: PathBuf,
     port: u16,
     child: Option<Child>,
+    access_key: String,
+    secret_key: String,
 }
 
 impl S3Server {
     /// Starts a new server and waits (up to 30 s) until it answers HTTP; panics with its log otherwise.
     pub fn start() -> S3Server {
+        S3Server::spawn(false)
+    }
+
+    /// [`S3Server::start`]; with `patched`, moto's signature check canonicalizes query strings as
+    /// AWS does (see [`SITECUSTOMIZE`]).
+    fn spawn(patched: bool) -> S3Server {
         let binary = moto_server_binary();
         let n = S3_COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = servers_root().join(format!("{}-s3-{n}", std::process::id()));
@@ -55,9 +95,23 @@ impl S3Server {
                 dir: dir.clone(),
                 port: free_port(),
                 child: None,
+                access_key: ACCESS_KEY.to_string(),
+                secret_key: SECRET_KEY.to_string(),
             };
             let log = fs::File::create(server.log_path()).expect("create moto.log");
             let mut cmd = Command::new(&binary);
+            if patched {
+                let lib = dir.join("python");
+                fs::create_dir_all(&lib).expect("create python dir");
+                fs::write(lib.join("sitecustomize.py"), SITECUSTOMIZE)
+                    .expect("write sitecustomize");
+                let mut path = lib.into_os_string();
+                if let Some(old) = std::env::var_os("PYTHONPATH") {
+                    path.push(":");
+                    path.push(old);
+                }
+                cmd.env("PYTHONPATH", path);
+            }
             cmd.arg("-H")
                 .arg(HOST)
                 .arg("-p")
@@ -87,6 +141,60 @@ impl S3Server {
             }
         }
         panic!("moto_server could not bind a free port: {last_error}");
+    }
+
+    /// Like [`S3Server::start`], but every request must then be signed with [`S3Server::credentials`]
+    /// (an IAM user of moto allowed `s3:*`); any other key or secret gets HTTP 403.
+    pub fn start_with_auth() -> S3Server {
+        let mut server = S3Server::spawn(true);
+        let iam = |params: &str| {
+            let body = format!("{params}&Version=2010-05-08");
+            let response = server.signed_request(
+                "iam",
+                "POST",
+                "/",
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                body.as_bytes(),
+            );
+            assert_eq!(
+                response.status,
+                200,
+                "IAM {params}: HTTP {}\n{}",
+                response.status,
+                response.text()
+            );
+            response.text()
+        };
+        iam("Action=CreateUser&UserName=mybak");
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        iam(&format!(
+            "Action=PutUserPolicy&UserName=mybak&PolicyName=s3-all&PolicyDocument={}",
+            http::encode(policy, false)
+        ));
+        let key = iam("Action=CreateAccessKey&UserName=mybak");
+        let access_key = http::xml_text(&key, "AccessKeyId").expect("AccessKeyId");
+        let secret_key = http::xml_text(&key, "SecretAccessKey").expect("SecretAccessKey");
+        // From now on every request is authenticated.
+        let response = server.signed_request(
+            "s3",
+            "POST",
+            "/moto-api/reset-auth",
+            &[("Content-Type", "application/octet-stream")],
+            b"0",
+        );
+        assert_eq!(response.status, 200, "reset-auth: {}", response.text());
+        server.access_key = access_key;
+        server.secret_key = secret_key;
+        // The old test credentials are refused now, the new ones accepted.
+        let old = server.request_as(ACCESS_KEY, SECRET_KEY, "GET", "/", b"");
+        assert_eq!(old.status, 403, "moto does not enforce credentials");
+        server.request_ok("GET", "/", b"");
+        server
+    }
+
+    /// The access key id and secret key clients of this server use.
+    pub fn credentials(&self) -> (String, String) {
+        (self.access_key.clone(), self.secret_key.clone())
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -119,11 +227,11 @@ impl S3Server {
         }
     }
 
-    /// The environment a client of this server needs: test credentials, region, no EC2 metadata lookups.
+    /// The environment a client of this server needs: its credentials, region, no EC2 metadata lookups.
     pub fn env(&self) -> Vec<(String, String)> {
         [
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
-            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ("AWS_ACCESS_KEY_ID", self.access_key.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_key.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ]
@@ -143,14 +251,71 @@ impl S3Server {
         cmd.envs(self.env()).env("HOME", self.dir.join("home"));
     }
 
-    /// One raw request (`target`: path and query, percent-encoded) with the dummy `Authorization`.
+    /// [`S3Server::apply`] with other credentials (wrong ones, to test refusals).
+    pub fn apply_credentials(&self, cmd: &mut Command, access_key: &str, secret_key: &str) {
+        self.apply(cmd);
+        cmd.env("AWS_ACCESS_KEY_ID", access_key)
+            .env("AWS_SECRET_ACCESS_KEY", secret_key);
+    }
+
+    /// One raw S3 request (`target`: path and query, percent-encoded), signed with the server's
+    /// credentials.
     pub fn request(&self, method: &str, target: &str, body: &[u8]) -> Response {
-        let headers = [
-            ("Authorization", AUTHORIZATION),
-            // Without it moto's web framework would take a PUT body for form data and store nothing.
-            ("Content-Type", "application/octet-stream"),
-        ];
-        http::request(HOST, self.port, method, target, &headers, body)
+        self.request_as(&self.access_key, &self.secret_key, method, target, body)
+    }
+
+    /// [`S3Server::request`] signed with other credentials.
+    pub fn request_as(
+        &self,
+        access_key: &str,
+        secret_key: &str,
+        method: &str,
+        target: &str,
+        body: &[u8],
+    ) -> Response {
+        // Without it moto's web framework would take a PUT body for form data and store nothing.
+        let headers = [("Content-Type", "application/octet-stream")];
+        self.signed_request_as(access_key, secret_key, "s3", method, target, &headers, body)
+    }
+
+    /// One request to `service` (`s3`, `iam`: moto tells them apart by the signature's scope) with
+    /// `headers`, signed with the server's credentials.
+    fn signed_request(
+        &self,
+        service: &str,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let (access_key, secret_key) = self.credentials();
+        self.signed_request_as(
+            &access_key,
+            &secret_key,
+            service,
+            method,
+            target,
+            headers,
+            body,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn signed_request_as(
+        &self,
+        access_key: &str,
+        secret_key: &str,
+        service: &str,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let host = format!("{HOST}:{}", self.port);
+        let signed = sigv4_headers(access_key, secret_key, service, method, &host, target, body);
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        all.extend(signed.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        http::request(HOST, self.port, method, target, &all, body)
             .unwrap_or_else(|e| panic!("{method} {}{target}: {e}", self.endpoint()))
     }
 
@@ -170,6 +335,12 @@ impl S3Server {
     /// CreateBucket.
     pub fn create_bucket(&self, name: &str) {
         self.request_ok("PUT", &format!("/{}", http::encode(name, false)), b"");
+    }
+
+    /// The names of all buckets (ListBuckets).
+    pub fn bucket_names(&self) -> Vec<String> {
+        let xml = self.request_ok("GET", "/", b"").text();
+        http::xml_texts(&xml, "Name")
     }
 
     /// PutObject.
@@ -277,6 +448,90 @@ fn object_path(bucket: &str, key: &str) -> String {
         http::encode(bucket, false),
         http::encode(key, true)
     )
+}
+
+/// The `X-Amz-Date`, `X-Amz-Content-SHA256` and `Authorization` headers that sign a request (AWS
+/// Signature Version 4; signed headers: host and those two) for `host` (as sent in `Host`). `target` is
+/// the percent-encoded path and query, sent as is.
+fn sigv4_headers(
+    access_key: &str,
+    secret_key: &str,
+    service: &str,
+    method: &str,
+    host: &str,
+    target: &str,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    let now = chrono::Utc::now();
+    let amz_date = now.format("%Y%m%dT%H%M%SZ").to_string();
+    let date = &amz_date[..8];
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let canonical = |s: &str| http::encode(&http::decode(s), false);
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .map(|(k, v)| (canonical(k), canonical(v)))
+        .collect();
+    pairs.sort();
+    let canonical_query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let payload = sha256_hex(body);
+    let signed_headers = "host;x-amz-content-sha256;x-amz-date";
+    let canonical = format!(
+        "{method}\n{path}\n{}\nhost:{host}\nx-amz-content-sha256:{payload}\nx-amz-date:{amz_date}\n\n\
+         {signed_headers}\n{payload}",
+        canonical_query.join("&")
+    );
+    let scope = format!("{date}/{REGION}/{service}/aws4_request");
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical.as_bytes())
+    );
+    let mut key = hmac_sha256(format!("AWS4{secret_key}").as_bytes(), date.as_bytes());
+    for part in [REGION, service, "aws4_request"] {
+        key = hmac_sha256(&key, part.as_bytes());
+    }
+    let signature: String = hmac_sha256(&key, to_sign.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    vec![
+        ("X-Amz-Date".to_string(), amz_date.clone()),
+        ("X-Amz-Content-SHA256".to_string(), payload),
+        (
+            "Authorization".to_string(),
+            format!(
+                "AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={signed_headers}, \
+                 Signature={signature}"
+            ),
+        ),
+    ]
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    super::dump::sha256_hex(data)
+}
+
+/// HMAC-SHA256 (RFC 2104) of `data` under `key`.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(data)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
 }
 
 /// `GET / HTTP/1.0` gets an HTTP status line back.
