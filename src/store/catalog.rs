@@ -207,7 +207,7 @@ pub fn open_dump(dump: &dyn Storage) -> Result<Manifest> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(not_a_dump(format!("no such dump directory ({e})")))
         }
-        Err(e) => return Err(Error::io(dir, e)),
+        Err(e) => return Err(not_a_dump(format!("cannot be read: {e}"))),
     };
     if !entries.iter().any(|e| e.name == MANIFEST_FILE) {
         let unfinished = entries.iter().any(|e| e.name == RUN_MARKER);

@@ -9,6 +9,7 @@
 use std::future::IntoFuture;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +42,12 @@ pub struct S3Storage {
     op: Operator,
     /// Reads go through opendal's blocking adapter over the same operator.
     blocking: opendal::blocking::Operator,
+    /// The same operator without retries: clean-up after a failure (deleting what a failed run
+    /// wrote) is tried once, not for minutes against a dead endpoint.
+    once: Operator,
+    /// A request failed after all its retries: the service is unreachable or refusing, so
+    /// clean-up is tried once and unfinished uploads are left to `prune`.
+    broken: Arc<AtomicBool>,
     runtime: Arc<tokio::runtime::Runtime>,
     /// Lists and aborts multipart uploads, which opendal cannot.
     uploads: Uploads,
@@ -91,16 +98,16 @@ impl S3Storage {
             .enable_all()
             .build()
             .map_err(|e| config(format!("cannot start the S3 client: {e}")))?;
-        let op = Operator::new(builder)
+        let once = Operator::new(builder)
             .map_err(|e| config(one_line(&e)))?
-            .layer(TimeoutLayer::new().with_io_timeout(Duration::from_secs(60)))
-            .layer(
-                RetryLayer::new()
-                    .with_max_times(RETRIES)
-                    .with_min_delay(Duration::from_millis(500))
-                    .with_max_delay(Duration::from_secs(30))
-                    .with_jitter(),
-            );
+            .layer(TimeoutLayer::new().with_io_timeout(Duration::from_secs(60)));
+        let op = once.clone().layer(
+            RetryLayer::new()
+                .with_max_times(RETRIES)
+                .with_min_delay(Duration::from_millis(500))
+                .with_max_delay(Duration::from_secs(30))
+                .with_jitter(),
+        );
         let blocking = {
             let _entered = runtime.enter();
             opendal::blocking::Operator::new(op.clone()).map_err(|e| config(one_line(&e)))?
@@ -110,6 +117,8 @@ impl S3Storage {
             prefix: prefix.to_string(),
             op,
             blocking,
+            once,
+            broken: Arc::new(AtomicBool::new(false)),
             runtime: Arc::new(runtime),
             uploads: Uploads::new(bucket, &region, settings),
         })
@@ -163,7 +172,21 @@ fn one_line(e: &opendal::Error) -> String {
         .chars()
         .take(300)
         .collect();
-    format!("{}: {message}{hint}", e.kind())
+    // The innermost cause says what the network did ("Connection refused", a timeout).
+    let mut cause = std::error::Error::source(e);
+    let mut root = None;
+    while let Some(c) = cause {
+        root = Some(c.to_string());
+        cause = c.source();
+    }
+    let root: String = root
+        .filter(|r| !message.contains(r.as_str()))
+        .map(|r| format!(": {}", r.lines().next().unwrap_or_default()))
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    format!("{}: {message}{root}{hint}", e.kind())
 }
 
 /// An opendal error as an I/O error of the matching kind, its message in one line.
@@ -190,6 +213,16 @@ fn time_of(meta: &opendal::Metadata) -> Option<DateTime<Utc>> {
 struct S3Upload {
     writer: Option<opendal::Writer>,
     runtime: Arc<tokio::runtime::Runtime>,
+    /// The storage's failure flag (see [`S3Storage`]).
+    broken: Arc<AtomicBool>,
+}
+
+impl S3Upload {
+    /// `e` as an I/O error, noting on the storage that requests fail.
+    fn failed(&self, e: opendal::Error) -> io::Error {
+        self.broken.store(true, Ordering::Relaxed);
+        io_error(e)
+    }
 }
 
 impl Write for S3Upload {
@@ -199,9 +232,8 @@ impl Write for S3Upload {
             .as_mut()
             .ok_or_else(|| io::Error::other("the upload was aborted"))?;
         let bytes = bytes_of(buf);
-        self.runtime
-            .block_on(writer.write(bytes))
-            .map_err(io_error)?;
+        let written = self.runtime.block_on(writer.write(bytes));
+        written.map_err(|e| self.failed(e))?;
         Ok(buf.len())
     }
 
@@ -223,8 +255,9 @@ impl Upload for S3Upload {
         match self.runtime.block_on(writer.close()) {
             Ok(meta) => Ok(meta.etag().map(|t| t.trim_matches('"').to_string())),
             Err(e) => {
-                let _ = self.runtime.block_on(writer.abort());
-                Err(io_error(e))
+                let e = self.failed(e);
+                self.writer = Some(writer);
+                Err(e)
             }
         }
     }
@@ -233,8 +266,11 @@ impl Upload for S3Upload {
 impl Drop for S3Upload {
     fn drop(&mut self) {
         if let Some(mut writer) = self.writer.take() {
-            // Unfinished: the parts uploaded so far are discarded, nothing appears.
-            let _ = self.runtime.block_on(writer.abort());
+            // Unfinished: the parts uploaded so far are discarded, nothing appears. When the
+            // service failed already, the upload is left for `prune` rather than retried.
+            if !self.broken.load(Ordering::Relaxed) {
+                let _ = self.runtime.block_on(writer.abort());
+            }
         }
     }
 }
@@ -359,6 +395,7 @@ impl Storage for S3Storage {
         Ok(Box::new(S3Upload {
             writer: Some(writer),
             runtime: self.runtime.clone(),
+            broken: self.broken.clone(),
         }))
     }
 
@@ -383,7 +420,12 @@ impl Storage for S3Storage {
     }
 
     fn remove_file(&self, rel: &str) -> io::Result<()> {
-        match self.runtime.block_on(self.op.delete(rel)) {
+        let op = if self.broken.load(Ordering::Relaxed) {
+            &self.once
+        } else {
+            &self.op
+        };
+        match self.runtime.block_on(op.delete(rel)) {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(io_error(e)),
             _ => Ok(()),
         }
