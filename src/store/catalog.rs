@@ -331,16 +331,29 @@ fn remove_ours(root: &dyn Storage, dir: &str, top: bool, kept: &mut Vec<PathBuf>
     Ok(freed)
 }
 
-/// Deletes every file below `dir` and the directories (an unfinished dump that never started).
+/// Deletes every file below `dir` and the directories (an unfinished dump that never started),
+/// its run marker last: interrupted, what is left is still an unfinished dump that prune removes.
 pub fn remove_tree(root: &dyn Storage, dir: &str) -> std::io::Result<()> {
+    let marker = join(dir, RUN_MARKER);
+    remove_below(root, dir, &marker)?;
+    root.remove_file(&marker)?;
+    root.remove_dir(dir)
+}
+
+/// Deletes everything below `dir` but file `keep`.
+fn remove_below(root: &dyn Storage, dir: &str, keep: &str) -> std::io::Result<()> {
     for entry in root.list(dir)? {
         let rel = join(dir, &entry.name);
         match entry.kind {
-            EntryKind::Dir => remove_tree(root, &rel)?,
+            EntryKind::Dir => {
+                remove_below(root, &rel, keep)?;
+                root.remove_dir(&rel)?;
+            }
+            _ if rel == keep => {}
             _ => root.remove_file(&rel)?,
         }
     }
-    root.remove_dir(dir)
+    Ok(())
 }
 
 /// Removes the now-empty directories between `dir` and the root (nested `--name` formats).

@@ -253,3 +253,14 @@ fn a_root_that_is_a_file_is_refused_and_nothing_is_written() {
     create_root(&new).unwrap();
     assert!(new.is_dir());
 }
+
+#[test]
+fn a_discarded_dump_leaves_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let d = DumpDir::create(local(root.path(), "0600"), "n", options(), &run()).unwrap();
+    let mut f = d.sql_file("db/t.sql.zst").unwrap();
+    f.write_all(b"SELECT 1;\n").unwrap();
+    f.finish().unwrap();
+    d.discard();
+    assert!(std::fs::read_dir(root.path()).unwrap().next().is_none());
+}

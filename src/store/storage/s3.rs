@@ -75,8 +75,11 @@ impl S3Storage {
             path: PathBuf::from(&location),
             message: e,
         };
-        // The HTTP client (reqwest over rustls); idempotent, installed by the first storage.
-        opendal::install_default();
+        // The HTTP client (reqwest over rustls with ring, the process's one TLS provider);
+        // idempotent, installed by the first storage.
+        // ring, as the MySQL connections use; an error only says one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        opendal_http_transport_reqwest::install_default();
         let region = settings.region.clone().unwrap_or_else(default_region);
         let mut builder = opendal::services::S3::default()
             .bucket(bucket)
