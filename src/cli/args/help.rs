@@ -3,7 +3,7 @@
 /// Shown after `mybak --help`.
 pub const MAIN: &str = "\
 Output:
-  stdout   dump: the path of the finished dump (one line); verify --json, list --json: JSON
+  stdout   dump, copy: the path of the finished dump (one line); verify --json, list --json: JSON
   stderr   messages, then one last line: summary: status=… … bytes=… sql_bytes=… seconds=…
            (bytes: on disk, compressed; sql_bytes: the SQL inside). Not on a terminal, every
            line starts with a UTC timestamp. --log-file appends the same lines to a file.
@@ -23,6 +23,8 @@ Files read:
   /etc/mysql/my.cnf, --defaults-extra-file, ~/.my.cnf (or only --defaults-file; none with
   --no-defaults), groups [client] [client-server] [client-mariadb] [mysqldump] [mybak]
   (later ones win); then MYSQL_PWD. Keep the password in a chmod 600 file.
+  s3:// locations: credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or
+  ~/.aws/credentials and ~/.aws/config (--s3-profile or AWS_PROFILE); never from flags.
 
 Examples:
   mybak dump --output-dir /db_backups                      every database but the system ones
@@ -31,6 +33,8 @@ Examples:
   mybak verify /db_backups/2026-11-26T00-00-00
   mybak restore /db_backups/2026-11-26T00-00-00 --databases shop --rename-database shop=shop_copy
   mybak prune /db_backups --keep-daily 30 --dry-run
+  mybak copy /db_backups/2026-11-26T00-00-00 s3://backups/mysql --s3-endpoint https://minio:9000
+  mybak dump --output-dir s3://backups/mysql --encrypt-to age1...
   mybak help dump";
 
 /// Shown after `mybak dump --help`.
