@@ -289,13 +289,16 @@ layer! {
 
 layer! {
     /// `[s3]`: how S3-compatible object storage is reached (`s3://` output roots and dumps).
-    /// Credentials are not settings: they come from the AWS environment variables and
-    /// `~/.aws/credentials`/`~/.aws/config` (the profile named here or by `AWS_PROFILE`).
+    /// Credentials come from the AWS environment variables and `~/.aws/credentials`/`~/.aws/config`
+    /// (the profile named here or by `AWS_PROFILE`), or from the two keys here (the file only:
+    /// no flag takes a secret).
     pub struct S3Config {
         pub endpoint: String,
         pub region: String,
         pub path_style: bool,
         pub profile: String,
+        pub access_key_id: String,
+        pub secret_access_key: String,
     }
 }
 
@@ -458,9 +461,10 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
 fn warn_if_exposed(path: &Path, meta: &std::fs::Metadata, config: &ConfigFile) {
     use std::os::unix::fs::PermissionsExt;
     let mode = meta.permissions().mode() & 0o777;
-    if config.connection.password.is_some() && mode & 0o044 != 0 {
+    let secret = config.connection.password.is_some() || config.s3.secret_access_key.is_some();
+    if secret && mode & 0o044 != 0 {
         log::warn!(
-            "{} holds a password and is readable by group or others (mode {mode:04o}); chmod 600 {}",
+            "{} holds a password or secret key and is readable by group or others (mode {mode:04o}); chmod 600 {}",
             path.display(),
             path.display()
         );

@@ -429,6 +429,64 @@ fn wrong_credentials_are_refused_before_anything_is_written() {
     );
 }
 
+/// `[s3] access-key-id` and `secret-access-key` in mybak's config file are the credentials when
+/// the environment has none; `config check` masks the secret; one without the other is refused.
+#[test]
+fn credentials_from_the_config_file_are_used_and_masked() {
+    let s3 = S3Server::start_with_auth();
+    s3.create_bucket(BUCKET);
+    let src = Server::shared();
+    let db = small_database(src);
+    let root = format!("s3://{BUCKET}/from-config");
+    let (access_key, secret_key) = s3.credentials();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("mybak.toml");
+    let write = |text: &str| {
+        std::fs::write(&config, text).unwrap();
+        std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+    };
+    let without_env = |mut cmd: Command| {
+        s3.apply(&mut cmd);
+        cmd.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .arg("--config")
+            .arg(&config);
+        cmd
+    };
+    write(&format!(
+        "[s3]\nendpoint = \"{}\"\naccess-key-id = \"{access_key}\"\nsecret-access-key = \"{secret_key}\"\n",
+        s3.endpoint()
+    ));
+    let mut cmd = mybak_cmd(src);
+    cmd.args(["--output-dir", &root, "--databases", &db]);
+    let out = run_dump(without_env(cmd));
+    out.assert_code(0);
+    assert!(out.stdout.starts_with(&root), "{}", out.stdout);
+
+    let mut cmd = mybak_bare();
+    cmd.args(["config", "check"]);
+    let out = run_dump(without_env(cmd));
+    out.assert_code(0);
+    assert!(
+        !out.stdout.contains(&secret_key),
+        "secret shown: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("secret-access-key = \"***\""),
+        "{}",
+        out.stdout
+    );
+
+    write(&format!("[s3]\naccess-key-id = \"{access_key}\"\n"));
+    let mut cmd = mybak_bare();
+    cmd.args(["list", &root]);
+    let out = run_dump(without_env(cmd));
+    out.assert_code(2);
+    assert_one_error_line(&out, &["access-key-id", "secret-access-key"]);
+}
+
 /// A bucket that does not exist: dump, list, verify and restore exit 2 naming it (NoSuchBucket)
 /// and nothing is created.
 #[test]

@@ -17,7 +17,7 @@ use crate::prune::PruneSettings;
 use crate::restore::rewrite::Rename;
 use crate::restore::RestoreSettings;
 use crate::retention::Policy;
-use crate::store::S3Settings;
+use crate::store::{S3Key, S3Settings};
 use crate::units::{ByteSize, Span};
 
 /// Settings of every command: logging, metrics, hooks, progress.
@@ -364,13 +364,25 @@ impl PruneConfig {
 
 impl S3Config {
     /// How object storage is reached (no setting: AWS, credentials from the environment).
-    pub fn settings(self) -> S3Settings {
-        S3Settings {
+    /// An access key id without its secret (or the other way round) is an error.
+    pub fn settings(self) -> Result<S3Settings> {
+        let key = match (self.access_key_id, self.secret_access_key) {
+            (Some(id), Some(secret)) => Some(S3Key { id, secret }),
+            (None, None) => None,
+            _ => {
+                return Err(Error::Settings(
+                    "[s3] access-key-id and secret-access-key go together: set both or neither"
+                        .to_string(),
+                ))
+            }
+        };
+        Ok(S3Settings {
             endpoint: self.endpoint,
             region: self.region,
             path_style: self.path_style,
             profile: self.profile,
-        }
+            key,
+        })
     }
 }
 
@@ -398,6 +410,10 @@ impl ConfigFile {
         let verify = self.verify.clone().settings()?;
         let prune = self.prune.clone().over(PruneConfig::defaults());
         let mut connection: ConnConfig = self.connection.clone();
+        let mut s3 = self.s3.clone();
+        if s3.secret_access_key.is_some() {
+            s3.secret_access_key = Some("***".to_string());
+        }
         if connection.password.is_some() {
             connection.password = Some("***".to_string());
         }
@@ -418,7 +434,7 @@ impl ConfigFile {
             list: ListConfig {
                 json: Some(self.list.json()),
             },
-            s3: self.s3.clone(),
+            s3,
         })
     }
 }

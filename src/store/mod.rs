@@ -25,7 +25,7 @@ use crate::sink::{FailureSlot, SqlFile};
 
 pub use catalog::open_dump;
 pub use name::{default_name_format, dump_name};
-pub use storage::{Location, S3Settings, SharedStorage, Storage, Upload};
+pub use storage::{Location, S3Key, S3Settings, SharedStorage, Storage, Upload};
 
 /// Suffix of a dump directory that is still being written (or whose run died).
 pub const PARTIAL_SUFFIX: &str = ".partial";

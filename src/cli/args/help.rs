@@ -23,8 +23,9 @@ Files read:
   /etc/mysql/my.cnf, --defaults-extra-file, ~/.my.cnf (or only --defaults-file; none with
   --no-defaults), groups [client] [client-server] [client-mariadb] [mysqldump] [mybak]
   (later ones win); then MYSQL_PWD. Keep the password in a chmod 600 file.
-  s3:// locations: credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or
-  ~/.aws/credentials and ~/.aws/config (--s3-profile or AWS_PROFILE); never from flags.
+  s3:// locations: credentials from [s3] in the config file, AWS_ACCESS_KEY_ID/
+  AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, or ~/.aws/credentials and ~/.aws/config
+  (--s3-profile or AWS_PROFILE); never from flags.
 
 Examples:
   mybak dump --output-dir /db_backups                      every database but the system ones

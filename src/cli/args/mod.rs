@@ -142,6 +142,9 @@ impl S3Args {
             region: self.s3_region.clone(),
             path_style: self.s3_path_style,
             profile: self.s3_profile.clone(),
+            // Secrets are never flags (argv is visible to every user): the config file only.
+            access_key_id: None,
+            secret_access_key: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::cli::EXIT_OK;
 
 /// Runs `mybak copy`.
 pub fn run(args: CopyArgs, ctx: &Ctx) -> Outcome {
-    let s3 = ctx.config.s3.clone().settings();
+    let s3 = ctx.config.s3.clone().settings()?;
     let src_location = Location::from_path(&args.src)?;
     let name = src_location.name().ok_or_else(|| {
         mybak::Error::Settings(format!(

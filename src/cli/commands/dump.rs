@@ -37,14 +37,14 @@ pub fn run(args: DumpArgs, ctx: &Ctx) -> Outcome {
     let mut settings = DumpSettings::default();
     layer.apply(&mut settings)?;
     settings.run_id = ctx.run_id.to_string();
-    settings.s3 = ctx.config.s3.clone().settings();
+    settings.s3 = ctx.config.s3.clone().settings()?;
     ctx.reporter
         .set_job(settings.output_dir.display().to_string());
     // The retention rules are checked before anything is dumped.
     let prune_settings = prune
         .then(|| {
             let p = args.retention.layer().over(ctx.config.prune.clone());
-            p.settings(settings.output_dir.clone(), ctx.config.s3.clone().settings())
+            p.settings(settings.output_dir.clone(), settings.s3.clone())
         })
         .map(|p| {
             if p.policy.is_empty() {

@@ -98,7 +98,7 @@ pub fn run(args: ListArgs, config: &ConfigFile) -> anyhow::Result<u8> {
         .unwrap_or_else(|| mybak::dump::DumpSettings::default().output_dir);
     let json = args.layer().over(config.list.clone()).json();
     let storage =
-        Location::from_path(&root)?.open(Default::default(), &config.s3.clone().settings())?;
+        Location::from_path(&root)?.open(Default::default(), &config.s3.clone().settings()?)?;
     let dumps = catalog::list_dumps(storage.as_ref()).map_err(|e| mybak::Error::OutputRoot {
         path: root.clone(),
         message: format!("cannot list it: {e}"),

@@ -99,7 +99,7 @@ pub fn run(args: PruneArgs, ctx: &Ctx) -> Outcome {
     let settings = args
         .layer()
         .over(ctx.config.prune.clone())
-        .settings(root.clone(), ctx.config.s3.clone().settings());
+        .settings(root.clone(), ctx.config.s3.clone().settings()?);
     let storage = Location::from_path(&root)?.open(Default::default(), &settings.s3)?;
     let opened = mybak::store::catalog::list_dumps(storage.as_ref());
     if let Err(e) = opened {

@@ -18,7 +18,7 @@ pub fn run(args: RestoreArgs, ctx: &Ctx) -> Outcome {
         .over(ctx.config.restore.clone())
         .apply(&mut settings)?;
     settings.dir = args.dir.clone();
-    settings.s3 = ctx.config.s3.clone().settings();
+    settings.s3 = ctx.config.s3.clone().settings()?;
     ctx.reporter.state.set_dump_dir(args.dir.clone());
     ctx.reporter.set_job(job_of(&args.dir));
     settings.conn = ctx.conn(&args.conn)?;

@@ -18,7 +18,7 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
     let settings = args.layer().over(ctx.config.verify.clone()).settings()?;
     ctx.reporter.state.set_dump_dir(args.dir.clone());
     ctx.reporter.set_job(job_of(&args.dir));
-    let s3 = ctx.config.s3.clone().settings();
+    let s3 = ctx.config.s3.clone().settings()?;
     let test = if settings.restore_test {
         Some(RestoreTestSettings {
             conn: ctx.conn(&args.conn)?,

@@ -37,6 +37,22 @@ pub struct S3Settings {
     pub path_style: Option<bool>,
     /// The AWS profile to take credentials from.
     pub profile: Option<String>,
+    /// A key pair from mybak's config file (`[s3] access-key-id`, `secret-access-key`), used
+    /// before the environment and the AWS files.
+    pub key: Option<S3Key>,
+}
+
+/// An access key pair. `Debug` never shows the secret.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct S3Key {
+    pub id: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for S3Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "S3Key {{ id: {:?}, secret: *** }}", self.id)
+    }
 }
 
 impl Location {

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use crate::regular_file::ReadError;
 
-pub use location::{Location, S3Settings};
+pub use location::{Location, S3Key, S3Settings};
 
 /// What an entry of a listing is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

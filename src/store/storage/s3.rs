@@ -95,6 +95,11 @@ impl S3Storage {
         if let Some(profile) = &settings.profile {
             builder = builder.profile(profile);
         }
+        if let Some(key) = &settings.key {
+            builder = builder
+                .access_key_id(&key.id)
+                .secret_access_key(&key.secret);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("mybak-s3")

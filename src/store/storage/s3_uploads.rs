@@ -7,7 +7,9 @@ use std::io;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use reqsign_aws_v4::{Credential, DefaultCredentialProvider, RequestSigner};
+use reqsign_aws_v4::{
+    Credential, DefaultCredentialProvider, RequestSigner, StaticCredentialProvider,
+};
 use reqsign_core::{Context, HttpSend, OsEnv, Signer};
 use reqsign_file_read_tokio::TokioFileRead;
 
@@ -76,7 +78,11 @@ impl Uploads {
         if let Some(profile) = &settings.profile {
             provider = provider.with_profile(profile);
         }
-        let signer = Signer::new(ctx, provider.build(), RequestSigner::new("s3", region));
+        let mut chain = provider.build();
+        if let Some(key) = &settings.key {
+            chain = chain.push_front(StaticCredentialProvider::new(&key.id, &key.secret));
+        }
+        let signer = Signer::new(ctx, chain, RequestSigner::new("s3", region));
         let path_style = settings.path_style.unwrap_or(settings.endpoint.is_some());
         let endpoint = settings
             .endpoint
