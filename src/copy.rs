@@ -68,10 +68,8 @@ pub fn copy(
             already_there: true,
         });
     }
-    if dst.local_dir().is_some_and(|d| !d.exists()) {
-        if let Some(dir) = dst.local_dir() {
-            store::create_root(dir)?;
-        }
+    if let Some(dir) = dst.local_dir() {
+        store::create_root(dir)?;
     }
     let out = DumpDir::create(dst, name, WriteOptions::default(), run)?;
     if out.name() != name {
