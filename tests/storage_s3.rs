@@ -33,13 +33,7 @@ fn dump_cmd(
     databases: &str,
     extra: &[&str],
 ) -> Command {
-    let mut cmd = mybak_cmd(server);
-    cmd.arg("--output-dir")
-        .arg(root)
-        .arg("--databases")
-        .arg(databases)
-        .args(extra);
-    with_s3(s3, cmd)
+    with_s3(s3, common::dump_into(server, root, databases, extra))
 }
 
 /// Dumps into `root` (exit 0) and returns the dump's location, the one stdout line.

@@ -157,6 +157,23 @@ pub fn mybak_verify_cmd(dir: &std::path::Path) -> Command {
     cmd
 }
 
+/// `mybak dump` of `databases` (comma-separated) of `server` into output root `root` (a path or
+/// an `s3://` URL), with `extra` arguments.
+pub fn dump_into(
+    server: &Server,
+    root: impl AsRef<std::ffi::OsStr>,
+    databases: &str,
+    extra: &[&str],
+) -> Command {
+    let mut cmd = mybak_cmd(server);
+    cmd.arg("--output-dir")
+        .arg(root)
+        .arg("--databases")
+        .arg(databases)
+        .args(extra);
+    cmd
+}
+
 /// Dumps `databases` (comma-separated) of `server` into `root` and returns the dump directory.
 pub fn dump_databases(
     server: &Server,
@@ -164,13 +181,7 @@ pub fn dump_databases(
     databases: &str,
     extra: &[&str],
 ) -> PathBuf {
-    let mut cmd = mybak_cmd(server);
-    cmd.arg("--output-dir")
-        .arg(root)
-        .arg("--databases")
-        .arg(databases)
-        .args(extra);
-    let out = dump::run_dump(cmd);
+    let out = dump::run_dump(dump_into(server, root, databases, extra));
     out.assert_code(0);
     out.dump_dir(root)
 }
