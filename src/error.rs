@@ -12,6 +12,9 @@ pub enum Error {
     /// Connection settings were invalid or the server could not be reached.
     #[error(transparent)]
     Conn(#[from] crate::conn::ConnError),
+    /// The binlog archive or its replication connection failed.
+    #[error(transparent)]
+    Binlog(#[from] crate::binlog::BinlogError),
     /// A statement failed; `context` says what we were doing.
     #[error("{context}: {}", server_message(.source))]
     Query {

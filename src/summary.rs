@@ -15,6 +15,7 @@ pub enum Command {
     Verify,
     Prune,
     Copy,
+    Binlog,
     List,
     Config,
 }
@@ -28,6 +29,7 @@ impl Command {
             Command::Verify => "verify",
             Command::Prune => "prune",
             Command::Copy => "copy",
+            Command::Binlog => "binlog",
             Command::List => "list",
             Command::Config => "config",
         }

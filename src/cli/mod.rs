@@ -116,6 +116,7 @@ fn kind(command: &Command) -> summary::Command {
         Command::Verify(_) => summary::Command::Verify,
         Command::Prune(_) => summary::Command::Prune,
         Command::Copy(_) => summary::Command::Copy,
+        Command::Binlog(_) => summary::Command::Binlog,
         Command::List(_) => summary::Command::List,
         Command::Config(_) => summary::Command::Config,
     }
@@ -215,6 +216,7 @@ fn run_reported(
         Command::Verify(a) => commands::verify(a, &ctx),
         Command::Prune(a) => commands::prune(a, &ctx),
         Command::Copy(a) => commands::copy(a, &ctx),
+        Command::Binlog(a) => commands::binlog(a, &ctx),
         // `run` answers these itself, unreported.
         Command::List(_) | Command::Config(_) => {
             Ok((Summary::new(command, RunStatus::Complete), EXIT_OK))

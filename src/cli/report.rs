@@ -21,6 +21,8 @@ pub struct RunState {
     dump_dir: Mutex<Option<PathBuf>>,
     /// Set by whoever reports the end of the run first.
     reported: AtomicBool,
+    /// Set by SIGINT/SIGTERM for commands that stop by themselves (`binlog`).
+    pub stop: Arc<AtomicBool>,
 }
 
 impl RunState {
@@ -146,8 +148,18 @@ impl Reporter {
         }
     }
 
+    /// Writes samples to the metrics file, if there is one.
+    pub fn write_samples(&self, samples: &[mybak::metrics::Sample]) {
+        let Some(path) = &self.global.metrics_file else {
+            return;
+        };
+        if let Err(e) = mybak::metrics::write_textfile(path, &self.job(), samples) {
+            log::error!("metrics not written: {e}");
+        }
+    }
+
     /// Runs `--on-success` when the run exits 0, else `--on-failure`.
-    fn run_hook(&self, summary: &Summary, exit_code: u8) {
+    pub fn run_hook(&self, summary: &Summary, exit_code: u8) {
         let success = exit_code == 0;
         let command = if success {
             &self.global.on_success
@@ -221,6 +233,17 @@ pub fn handle_signals(reporter: Arc<Reporter>) {
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
                 let code = signal_exit_code(sig);
+                if reporter.command == Command::Binlog
+                    && !reporter.state.stop.load(Ordering::SeqCst)
+                {
+                    // The archiver stops by itself at the next event or within a second.
+                    log::info!("stopping: signal {sig} received");
+                    reporter.state.stop.store(true, Ordering::SeqCst);
+                    if signals.forever().next().is_some() {
+                        std::process::exit(i32::from(code));
+                    }
+                    return;
+                }
                 if reporter.state.reported.load(Ordering::SeqCst) {
                     // The run had ended already (a hook was running): just stop.
                     std::process::exit(i32::from(code));

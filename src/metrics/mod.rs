@@ -93,6 +93,23 @@ fn counts(summary: &Summary) -> Vec<Count> {
                 summary.extra("files"),
             ),
         ],
+        Command::Binlog => vec![
+            (
+                "last_run_bytes",
+                "Bytes of binlog events received by the last run.",
+                Some(summary.bytes),
+            ),
+            (
+                "last_run_files",
+                "Binlog files archived by the last run.",
+                summary.extra("files"),
+            ),
+            (
+                "last_run_gaps",
+                "Binlog gaps (files purged before they were archived) found by the last run.",
+                summary.extra("gaps"),
+            ),
+        ],
         Command::List | Command::Config => Vec::new(),
     }
 }
@@ -169,6 +186,7 @@ fn prefix(command: Command) -> Option<&'static str> {
         Command::Prune => Some("mybak_prune_"),
         Command::Restore => Some("mybak_restore_"),
         Command::Copy => Some("mybak_copy_"),
+        Command::Binlog => Some("mybak_binlog_"),
         Command::List | Command::Config => None,
     }
 }

@@ -2,6 +2,7 @@
 //! database comparator and a throwaway S3 server (moto). Each test binary does `mod common;`.
 #![allow(dead_code, unused_imports)]
 
+pub mod binlog;
 pub mod client;
 pub mod compare;
 pub mod diff;

@@ -343,6 +343,44 @@ pub struct CopyArgs {
     pub file_mode: Option<FileMode>,
 }
 
+/// `mybak binlog`.
+#[derive(Debug, Args)]
+pub struct BinlogArgs {
+    /// Print help.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// The output root the archive goes below, as ROOT/binlog/<server>/: a directory or an
+    /// s3:// URL (default: [dump] output-dir of the config file, else ./backups).
+    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Catch up with the server, store every file it has closed, then exit (for cron).
+    #[arg(long)]
+    pub once: bool,
+    /// A local directory for the file being received (required for s3:// roots; default: the
+    /// archive directory).
+    #[arg(long, value_name = "DIR")]
+    pub spool_dir: Option<PathBuf>,
+    /// The server id this replica announces; it must differ from every other replica's
+    /// (default 1836671595).
+    #[arg(long, value_name = "ID")]
+    pub replica_server_id: Option<u32>,
+    /// How often the server sends a heartbeat when idle, e.g. 15 or 30s (default 15s); a link
+    /// silent for twice as long (plus 10 s) is reconnected.
+    #[arg(long, value_name = "SPAN")]
+    pub heartbeat: Option<Span>,
+    /// The binlog file an empty archive starts with (default: the oldest the server has).
+    #[arg(long, value_name = "FILE")]
+    pub start_file: Option<String>,
+    /// The longest wait between reconnection attempts (default 60s).
+    #[arg(long, value_name = "SPAN")]
+    pub max_backoff: Option<Span>,
+    /// Permissions of the files created on a local root (default 0600; directories get x
+    /// where r is).
+    #[arg(long, value_name = "MODE")]
+    pub file_mode: Option<FileMode>,
+}
+
 /// `mybak list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {

@@ -108,6 +108,24 @@ Examples:
   mybak copy s3://backups/mysql/2026-11-26T00-00-00 /srv/restore";
 
 /// Shown after `mybak list --help`.
+pub const BINLOG: &str = "\
+Connects as a replica and keeps byte-identical copies of the server's binlog files under
+ROOT/binlog/<server>/ (server_uuid on MySQL, server_id on MariaDB): each file zstd-compressed
+with its SHA-256 and an index entry (NAME.json: first and last event time, GTID range) once the
+server moves on to the next one. The file being received stays in the spool as NAME.open. It
+follows the server until SIGTERM, reconnecting with backoff after a restart or a broken link,
+and resumes where it stopped (a cut transaction is received again). Binlog files purged on the
+server before they were archived are a gap: logged as an error, counted in mybak_binlog_gaps,
+the --on-failure hook runs, and archiving goes on from the oldest file left. The account needs
+REPLICATION SLAVE and BINLOG MONITOR (REPLICATION CLIENT on MySQL).
+Exit 0: stopped by SIGTERM/SIGINT, or --once caught up; 1: a gap, or the server failed for
+good; 2: bad settings, access denied, binlog off; 3: another archiver holds the spool.
+
+Examples:
+  mybak binlog /db_backups --user=backup
+  mybak binlog /db_backups --once --metrics-file /var/lib/node_exporter/mybak.prom
+  mybak binlog s3://backups/mysql --spool-dir /var/lib/mybak/spool";
+
 pub const LIST: &str = "\
 One line per dump, oldest first: name, status, size on disk, duration, databases, consistency,
 binlog position and GTID. Unfinished and unreadable dumps are listed too.

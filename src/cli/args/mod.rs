@@ -14,7 +14,9 @@ use clap::{Args, Parser, Subcommand};
 use mybak::config::{GlobalConfig, LogFormat, ProgressMode, S3Config};
 use mybak::units::Span;
 
-pub use commands::{ConfigArgs, CopyArgs, DumpArgs, ListArgs, PruneArgs, RestoreArgs, VerifyArgs};
+pub use commands::{
+    BinlogArgs, ConfigArgs, CopyArgs, DumpArgs, ListArgs, PruneArgs, RestoreArgs, VerifyArgs,
+};
 pub use conn::ConnArgs;
 
 /// Exact, fast, verifiable logical backups of MySQL and MariaDB.
@@ -45,6 +47,9 @@ pub enum Command {
     /// Copy a finished dump to another output root (local or s3://), checking every file.
     #[command(after_help = help::COPY)]
     Copy(CopyArgs),
+    /// Archive the server's binlog continuously (as a replica), for point-in-time recovery.
+    #[command(disable_help_flag = true, after_help = help::BINLOG)]
+    Binlog(BinlogArgs),
     /// List the dumps of an output root.
     #[command(after_help = help::LIST)]
     List(ListArgs),

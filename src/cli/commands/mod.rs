@@ -1,6 +1,7 @@
 //! The commands: each resolves its settings (flags over the config file over the defaults), runs
 //! the library, and returns its summary and exit code; [`super::run`] reports the end.
 
+mod binlog;
 mod config;
 mod copy;
 mod dump;
@@ -22,6 +23,7 @@ use super::bars::{Bars, Unit};
 use super::report::{Reporter, Tracking};
 use super::settings;
 
+pub use binlog::run as binlog;
 pub use config::check as config_check;
 pub use copy::run as copy;
 pub use dump::run as dump;

@@ -1,0 +1,79 @@
+//! The binary log: archiving a server's binlog and replaying it for point-in-time recovery.
+//!
+//! [`wire`] is the replica's connection, [`event`] reads events as bytes, [`index`] describes
+//! the archived files, and [`archive`] follows the server and keeps its files (`mybak binlog`).
+
+pub mod archive;
+pub mod event;
+pub mod index;
+mod seal;
+mod spool;
+pub mod wire;
+
+pub use archive::{archive, ArchiveObserver, ArchiveSettings};
+
+/// Errors of the replication connection and the archive.
+#[derive(Debug, thiserror::Error)]
+pub enum BinlogError {
+    /// The server could not be reached, or the connection could not be set up.
+    #[error("cannot connect to {endpoint} for the binlog: {reason}")]
+    Connect { endpoint: String, reason: String },
+    /// The server refused the login.
+    #[error("access denied connecting to {endpoint} as user '{user}': {message}")]
+    AccessDenied {
+        endpoint: String,
+        user: String,
+        message: String,
+    },
+    /// The connection broke or went silent.
+    #[error("lost the binlog connection to {endpoint} while {during}: {reason}")]
+    Lost {
+        endpoint: String,
+        during: String,
+        reason: String,
+    },
+    /// The server refused a request.
+    #[error("{during}: ERROR {code}: {message}")]
+    Server {
+        during: String,
+        code: u16,
+        message: String,
+    },
+    /// The server sent what the protocol does not allow.
+    #[error("{endpoint}: {during}: protocol error: {message}")]
+    Protocol {
+        endpoint: String,
+        during: String,
+        message: String,
+    },
+    /// An event that fails its checks, or does not continue its file where it should.
+    #[error("binlog {file} at position {pos}: {message}")]
+    Event {
+        file: String,
+        pos: u64,
+        message: String,
+    },
+    /// Binlog files were purged on the server before they were archived.
+    #[error(
+        "binlog gap: {missing} and what followed up to {oldest} are no longer on the server, \
+         so the archive lacks them; archiving goes on from {oldest} (point-in-time recovery \
+         across the gap is impossible: take a new dump)"
+    )]
+    Gap { missing: String, oldest: String },
+    /// A file of the archive or the spool is not what it should be.
+    #[error("{path}: {message}")]
+    Archive { path: String, message: String },
+}
+
+impl BinlogError {
+    /// Whether trying again later may succeed: the link broke or the server was unreachable.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            BinlogError::Connect { .. } | BinlogError::Lost { .. } => true,
+            // Too many connections, shutdown in progress, a binlog file not (yet) readable
+            // (purged meanwhile: the next attempt finds the gap), connection killed.
+            BinlogError::Server { code, .. } => matches!(code, 1040 | 1053 | 1236 | 1927 | 2013),
+            _ => false,
+        }
+    }
+}
