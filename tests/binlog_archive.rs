@@ -117,7 +117,7 @@ fn archived_files_are_byte_identical_to_the_servers() {
 fn follow(server: &Server, root: &Path, log: &Path) -> Child {
     let log = std::fs::File::create(log).unwrap();
     mybak_binlog_cmd(server, root)
-        .args(["--heartbeat", "1", "--max-backoff", "1"])
+        .args(["--heartbeat", "1", "--max-backoff", "1", "-v"])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -287,4 +287,37 @@ fn purged_binlog_is_reported_as_a_gap_and_archiving_goes_on() {
     assert!(std::fs::read_to_string(&hook)
         .unwrap()
         .contains("binlog failed"));
+}
+
+#[test]
+fn a_crashed_servers_last_file_is_archived_without_its_rotate() {
+    let server = Server::start_new();
+    let root = tempfile::tempdir().unwrap();
+    let log = root.path().join("archiver.log");
+    let db = unique_name("crash");
+    workload(&server, &db, 1);
+    let mut archiver = follow(&server, root.path(), &log);
+    workload(&server, &db, 2);
+    let crashed = server_binlogs(&server).last().unwrap().clone();
+    let spooled = archive_dir(root.path()).join(format!("{crashed}.open"));
+    wait_for("the spool to catch up", &log, || {
+        std::fs::metadata(&spooled).map(|m| m.len()).unwrap_or(0)
+            == server_binlog_bytes(&server, &crashed).len() as u64
+    });
+    server.kill();
+    server.restart();
+    workload(&server, &db, 3);
+    server.exec("FLUSH BINARY LOGS");
+    wait_for("every closed file", &log, || {
+        caught_up(&server, root.path())
+    });
+    assert_eq!(sigterm(&mut archiver), 0);
+    let entry = archived_entry(root.path(), &crashed);
+    assert_eq!(entry["ending"], "cut", "{entry}");
+    let ours = archived_bytes(root.path(), &crashed);
+    let theirs = server_binlog_bytes(&server, &crashed);
+    assert_eq!(ours.len(), theirs.len());
+    // The server never closed it: its format description still says "in use", in both.
+    assert_eq!(theirs[21] & 1, 1);
+    assert!(ours == theirs, "the crashed file differs from the server's");
 }

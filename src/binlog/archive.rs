@@ -18,7 +18,7 @@ use mysql::prelude::Queryable;
 
 use super::event::{self, kind, Event, Header};
 use super::index::{self, binlog_order, FileEntry};
-use super::seal::seal_file;
+use super::seal::{seal_file, Sealed};
 use super::spool::{OpenFile, Spool};
 use super::wire::{Packet, ReplicaConn};
 use super::BinlogError;
@@ -372,6 +372,11 @@ impl Archiver<'_> {
                 "the server lists no binlog files (SHOW BINARY LOGS)".into(),
             ));
         };
+        if let (Some(open), Some(c)) = (&self.open, &mut self.cursor) {
+            if open.name == c.file {
+                c.pos = open.len();
+            }
+        }
         let cursor = match &self.cursor {
             Some(c) if files.contains(&c.file) => c.clone(),
             Some(c) if binlog_order(&c.file, oldest).is_lt() => {
@@ -439,6 +444,13 @@ impl Archiver<'_> {
         }
         let event =
             Event::parse(bytes, self.checksum).map_err(|e| self.bad_event(e.to_string()))?;
+        log::debug!(
+            "event {:#04x} pos {} flags {:#x} size {}",
+            header.kind,
+            header.log_pos,
+            header.flags,
+            header.size
+        );
         if header.is_artificial() {
             if header.kind == kind::ROTATE {
                 if let Some((next, _)) = event::rotate_target(&event, self.checksum) {
@@ -512,14 +524,16 @@ impl Archiver<'_> {
         observer: &mut dyn ArchiveObserver,
     ) -> Result<()> {
         let name = open.name.clone();
+        // A file the server never closed (it crashed) keeps the in-use flag on its disk.
+        let in_use = next.is_some() && !open.closed_by_server();
         let path = open.close()?;
-        let entry = seal_file(
-            self.settings.storage.as_ref(),
-            &self.dir,
-            &name,
-            &path,
+        let sealed = Sealed {
+            name: &name,
+            path: &path,
             next,
-        )?;
+            in_use,
+        };
+        let entry = seal_file(self.settings.storage.as_ref(), &self.dir, sealed)?;
         remove_spooled(&self.spool, &name)?;
         self.report.files += 1;
         observer.archived(&entry);

@@ -129,7 +129,18 @@ impl<'a> Event<'a> {
             return false;
         };
         let (data, crc) = self.bytes.split_at(split);
-        u32_at(crc, 0) == Some(crc32fast::hash(data))
+        let sum = if self.header.kind == kind::FORMAT_DESCRIPTION
+            && self.header.flags & FLAG_BINLOG_IN_USE != 0
+        {
+            // The server sets the in-use flag of a file it has open after computing the
+            // checksum, which is over the event with the flag clear.
+            let mut clear = data.to_vec();
+            clear[FLAGS_OFFSET] &= !(FLAG_BINLOG_IN_USE as u8);
+            crc32fast::hash(&clear)
+        } else {
+            crc32fast::hash(data)
+        };
+        u32_at(crc, 0) == Some(sum)
     }
 
     /// The body after the header, without the trailing checksum when `checksum` is on.
@@ -333,6 +344,8 @@ pub struct Scan {
     pub checksum: bool,
     /// The last event up to `safe_len` is a rotate: the file is complete.
     pub rotated_to: Option<String>,
+    /// The type of the last event up to `safe_len` (0: none).
+    pub last_kind: u8,
 }
 
 /// Why a binlog file's bytes cannot be used.
@@ -477,6 +490,7 @@ pub fn scan(file: impl Read) -> Result<Scan, ScanError> {
         })?;
         if bounds.after(&event, scan.checksum) {
             scan.safe_len = reader.position();
+            scan.last_kind = event.header.kind;
             scan.rotated_to = (event.header.kind == kind::ROTATE)
                 .then(|| rotate_target(&event, scan.checksum).map(|(name, _)| name))
                 .flatten();

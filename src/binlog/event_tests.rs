@@ -125,6 +125,18 @@ fn parse_checks_length_and_checksum() {
 }
 
 #[test]
+fn the_in_use_flag_is_outside_the_checksum() {
+    // The server sets it on the open file after computing the CRC over the event without it.
+    let mut open = fde(true);
+    open[FLAGS_OFFSET] |= FLAG_BINLOG_IN_USE as u8;
+    assert!(Event::parse(&open, true).is_ok());
+    // Only for the format description.
+    let mut other = xid(true);
+    other[FLAGS_OFFSET] |= FLAG_BINLOG_IN_USE as u8;
+    assert!(Event::parse(&other, true).is_err());
+}
+
+#[test]
 fn format_description_tells_the_checksum() {
     assert_eq!(format_checksum(&fde(true)), Some(true));
     assert_eq!(format_checksum(&fde(false)), Some(false));

@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::event::{Event, EventReader, Next};
+use super::event::{Event, EventReader, Next, FLAGS_OFFSET, FLAG_BINLOG_IN_USE};
 use super::index::{self, Ending, FileEntry, FileStats};
 use super::BinlogError;
 use crate::error::{Error, Result};
@@ -19,16 +19,28 @@ use crate::store::storage::{join, Storage};
 /// The zstd level of archived files (binlogs compress well at the fast levels).
 const LEVEL: i32 = 3;
 
-/// Stores local file `path` (binlog file `name`, complete) as `DIR/NAME.zst` with its index
-/// entry `DIR/NAME.json`; `next` is the file the server went on with, `None` when the rest of
-/// the file was purged on the server before it was received.
-pub fn seal_file(
-    storage: &dyn Storage,
-    dir: &str,
-    name: &str,
-    path: &Path,
-    next: Option<String>,
-) -> Result<FileEntry> {
+/// A complete binlog file received into the spool, to be stored.
+pub struct Sealed<'a> {
+    /// The server's name of the file.
+    pub name: &'a str,
+    /// Where it is in the spool.
+    pub path: &'a Path,
+    /// The file the server went on with; `None` when the rest of the file was purged on the
+    /// server before it was received.
+    pub next: Option<String>,
+    /// Whether the server never closed the file (it crashed): its copy on the server's disk
+    /// keeps the in-use flag of its format description, and the stored copy gets it too.
+    pub in_use: bool,
+}
+
+/// Stores `file` as `DIR/NAME.zst` with its index entry `DIR/NAME.json`.
+pub fn seal_file(storage: &dyn Storage, dir: &str, file: Sealed<'_>) -> Result<FileEntry> {
+    let Sealed {
+        name,
+        path,
+        next,
+        in_use,
+    } = file;
     let purged = next.is_none();
     let bad = |message: String| -> Error {
         BinlogError::Archive {
@@ -53,7 +65,12 @@ pub fn seal_file(
     let mut stats = FileStats::default();
     loop {
         match reader.next_event().map_err(|e| bad(e.to_string()))? {
-            Next::Event(bytes) => {
+            Next::Event(mut bytes) => {
+                if in_use && stats.events == 0 {
+                    if let Some(flags) = bytes.get_mut(FLAGS_OFFSET) {
+                        *flags |= FLAG_BINLOG_IN_USE as u8;
+                    }
+                }
                 raw.update(&bytes);
                 zstd.write_all(&bytes).map_err(io_err)?;
                 let event =

@@ -29,6 +29,8 @@ pub struct OpenFile {
     out: BufWriter<File>,
     len: u64,
     last_flush: Instant,
+    /// The type of the last event appended (0: none).
+    last_kind: u8,
 }
 
 fn archive_error(path: &Path, message: impl ToString) -> BinlogError {
@@ -83,6 +85,7 @@ impl Spool {
             out: BufWriter::with_capacity(1 << 20, file),
             len: 0,
             last_flush: Instant::now(),
+            last_kind: 0,
         };
         open.append(&MAGIC)?;
         Ok(open)
@@ -110,6 +113,7 @@ impl Spool {
             out: BufWriter::with_capacity(1 << 20, file),
             len: scan.safe_len,
             last_flush: Instant::now(),
+            last_kind: scan.last_kind,
         };
         Ok((open, scan))
     }
@@ -121,8 +125,17 @@ impl OpenFile {
         self.len
     }
 
+    /// Whether the file ends as the server closes a file: with a rotate or a stop event.
+    /// Otherwise the server stopped without closing it (a crash).
+    pub fn closed_by_server(&self) -> bool {
+        matches!(self.last_kind, event::kind::ROTATE | event::kind::STOP)
+    }
+
     /// Appends an event (buffered; handed to the kernel at least every second).
     pub fn append(&mut self, bytes: &[u8]) -> Result<(), BinlogError> {
+        if let Some(&kind) = bytes.get(4) {
+            self.last_kind = kind;
+        }
         self.out
             .write_all(bytes)
             .map_err(|e| archive_error(&self.path, e))?;

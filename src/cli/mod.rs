@@ -49,6 +49,7 @@ fn exit_code_of(error: &anyhow::Error) -> u8 {
             | OutputRoot { .. }
             | NotADump { .. },
         ) => EXIT_USAGE,
+        Some(Binlog(mybak::binlog::BinlogError::AccessDenied { .. })) => EXIT_USAGE,
         Some(_) => EXIT_PARTIAL,
         None => EXIT_USAGE,
     }
