@@ -91,6 +91,10 @@ pub struct Binlog {
     pub position: u64,
     /// MariaDB `gtid_binlog_pos` or MySQL `gtid_executed`; empty when the server has none.
     pub gtid: String,
+    /// The name of the server's binlog archive directory (`ROOT/binlog/<archive>`): its
+    /// `server_uuid` (MySQL) or `server_id` (MariaDB). Absent in dumps of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
 }
 
 /// The server the dump was taken from.

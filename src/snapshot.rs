@@ -360,10 +360,12 @@ pub fn binlog_coordinates(conn: &mut Conn, server: &Server) -> Result<Option<Bin
     let gtid: Option<Option<String>> = conn
         .query_first(format!("SELECT {gtid_var}"))
         .context(|| "reading the GTID position".to_string())?;
+    let archive = crate::binlog::archive_id(conn, server.mariadb)?;
     Ok(Some(Binlog {
         file,
         position,
         gtid: gtid.flatten().unwrap_or_default().replace('\n', ""),
+        archive: Some(archive),
     }))
 }
 

@@ -117,23 +117,21 @@ struct ServerBinlog {
 
 fn read_server(settings: &ConnSettings) -> Result<ServerBinlog> {
     let mut c = conn::connect(settings)?;
-    let row: Option<(String, u32, Option<String>, Option<String>)> = c
-        .query_first("SELECT VERSION(), @@server_id, @@global.log_bin, @@global.binlog_checksum")
+    let row: Option<(String, Option<String>, Option<String>)> = c
+        .query_first("SELECT VERSION(), @@global.log_bin, @@global.binlog_checksum")
         .context(|| "reading the server's binlog settings".to_string())?;
-    let (version, server_id, log_bin, checksum) = row.unwrap_or_default();
+    let (version, log_bin, checksum) = row.unwrap_or_default();
     if !matches!(log_bin.as_deref(), Some("1" | "ON")) {
         return Err(Error::Unsupported(
             "binary logging is off on the server (log_bin): there is no binlog to archive".into(),
         ));
     }
-    let archive_id = if version.to_ascii_lowercase().contains("mariadb") {
-        server_id.to_string()
-    } else {
-        let uuid: Option<String> = c
-            .query_first("SELECT @@server_uuid")
-            .context(|| "reading the server uuid".to_string())?;
-        uuid.unwrap_or_else(|| server_id.to_string())
-    };
+    let archive_id = super::archive_id(&mut c, version.to_ascii_lowercase().contains("mariadb"))?;
+    if !index::is_file_name(&archive_id) {
+        return Err(Error::Unsupported(format!(
+            "the server's id {archive_id:?} cannot name its archive directory"
+        )));
+    }
     let rows: Vec<mysql::Row> = c
         .query("SHOW BINARY LOGS")
         .context(|| "listing the server's binlog files (SHOW BINARY LOGS)".to_string())?;

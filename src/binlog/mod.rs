@@ -12,6 +12,22 @@ pub mod wire;
 
 pub use archive::{archive, ArchiveObserver, ArchiveSettings};
 
+/// The name of a server's archive directory (`ROOT/binlog/<name>`), which dumps record too:
+/// `server_uuid` on MySQL, `server_id` on MariaDB (which has no uuid).
+pub fn archive_id(conn: &mut mysql::Conn, mariadb: bool) -> crate::Result<String> {
+    use crate::error::QueryContext;
+    use mysql::prelude::Queryable;
+    let query = if mariadb {
+        "SELECT CAST(@@server_id AS CHAR)"
+    } else {
+        "SELECT @@server_uuid"
+    };
+    let id: Option<Option<String>> = conn
+        .query_first(query)
+        .context(|| "reading the server's id".to_string())?;
+    Ok(id.flatten().unwrap_or_default())
+}
+
 /// Errors of the replication connection and the archive.
 #[derive(Debug, thiserror::Error)]
 pub enum BinlogError {

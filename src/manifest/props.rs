@@ -162,6 +162,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
             run_id,
             source_bytes,
             binlog: binlog.map(|(file, position, gtid)| Binlog {
+                archive: None,
                 file,
                 position,
                 gtid,
