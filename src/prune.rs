@@ -1,10 +1,12 @@
-//! `mybak prune`: decide which dumps of an output root to keep (a plan, with reasons), then
-//! remove the others through the store.
+//! `mybak prune`: decide which dumps of an output root to keep (a plan, with reasons), and which
+//! archived binlog files the kept dumps need, then remove the others through the store.
 
 use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::binlog::index::{self, stored_name};
+use crate::binlog::retain::{self, ArchivePlan, KeptDump};
 use crate::error::{Error, Result};
 use crate::manifest::Status;
 use crate::retention::{self, Action, Candidate, DumpState, Policy, Verdict};
@@ -35,6 +37,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Directories that look like dumps but cannot be read: never touched.
     pub unreadable: Vec<(String, String)>,
+    /// The binlog archives below the root (`binlog/<server>`).
+    pub binlog: Vec<ArchivePlan>,
 }
 
 impl Plan {
@@ -108,7 +112,59 @@ pub fn plan<Tz: TimeZone>(
             dump,
         });
     }
-    Ok(Plan { steps, unreadable })
+    let binlog = binlog_plans(root, &steps, &mut unreadable)?;
+    Ok(Plan {
+        steps,
+        unreadable,
+        binlog,
+    })
+}
+
+/// The plan of each binlog archive below the root, given the dumps' fates. An archive whose
+/// index cannot be read entirely is left alone (listed with the unreadable).
+fn binlog_plans(
+    root: &dyn Storage,
+    steps: &[Step],
+    unreadable: &mut Vec<(String, String)>,
+) -> Result<Vec<ArchivePlan>> {
+    let servers: Vec<String> = match root.list("binlog") {
+        Ok(list) => list
+            .into_iter()
+            .filter(|e| e.kind == crate::store::storage::EntryKind::Dir)
+            .map(|e| e.name)
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(root.display("binlog"), e)),
+    };
+    let kept: Vec<KeptDump> = steps
+        .iter()
+        .filter(|s| s.verdict.action == Action::Keep)
+        .filter_map(|s| {
+            let binlog = s.dump.manifest()?.binlog.clone()?;
+            Some(KeptDump {
+                name: s.dump.name.clone(),
+                binlog,
+            })
+        })
+        .collect();
+    let only = servers.len() == 1;
+    let mut plans = Vec::new();
+    for server in servers {
+        let dir = index::archive_dir(&server);
+        let entries =
+            index::read_entries(root, &dir).map_err(|e| Error::io(root.display(&dir), e))?;
+        let bad: Vec<String> = entries
+            .iter()
+            .filter_map(|e| e.as_ref().err().map(|(name, why)| format!("{name}: {why}")))
+            .collect();
+        if !bad.is_empty() {
+            unreadable.push((dir, bad.join("; ")));
+            continue;
+        }
+        let entries = entries.into_iter().filter_map(|e| e.ok()).collect();
+        plans.push(retain::plan(&dir, &server, only, entries, &kept));
+    }
+    Ok(plans)
 }
 
 /// What removing went like.
@@ -123,6 +179,8 @@ pub struct Executed {
     /// Unfinished multipart uploads of killed runs aborted (object storage), or that would be
     /// with `dry_run`.
     pub aborted_uploads: usize,
+    /// Archived binlog files removed.
+    pub binlog_removed: usize,
 }
 
 /// How old an unfinished multipart upload must be to count as abandoned (a dump running now
@@ -153,5 +211,29 @@ pub fn execute(root: &dyn Storage, plan: &Plan, now: DateTime<Utc>, dry_run: boo
             Err(e) => done.failed.push((step.dump.name.clone(), e.to_string())),
         }
     }
+    for archive in &plan.binlog {
+        remove_binlog_files(root, archive, &mut done);
+    }
     done
+}
+
+/// Removes the archived binlog files a plan removes: the index entry first, so a file is never
+/// indexed without its data.
+fn remove_binlog_files(root: &dyn Storage, archive: &ArchivePlan, done: &mut Executed) {
+    for entry in &archive.remove {
+        let json = crate::store::storage::join(&archive.dir, &index::entry_name(&entry.file));
+        let data = crate::store::storage::join(&archive.dir, &stored_name(&entry.file));
+        match root
+            .remove_file(&json)
+            .and_then(|()| root.remove_file(&data))
+        {
+            Ok(()) => {
+                done.binlog_removed += 1;
+                done.freed_bytes += entry.stored_size;
+            }
+            Err(e) => done
+                .failed
+                .push((format!("{}/{}", archive.dir, entry.file), e.to_string())),
+        }
+    }
 }

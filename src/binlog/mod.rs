@@ -6,6 +6,7 @@
 pub mod archive;
 pub mod event;
 pub mod index;
+pub mod retain;
 mod seal;
 mod spool;
 pub mod wire;

@@ -54,9 +54,38 @@ fn plan_lines(plan: &Plan, dry_run: bool) -> Vec<String> {
         .collect()
 }
 
+/// One line per archived binlog file removed, and one per archive saying what stays.
+fn binlog_lines(plan: &Plan, dry_run: bool) -> Vec<String> {
+    let verb = if dry_run { "would remove" } else { "remove" };
+    let mut lines = Vec::new();
+    for archive in &plan.binlog {
+        let Some((dump, file)) = &archive.from else {
+            lines.push(format!(
+                "{:<12} {}/  {} files, no kept dump of this server to replay from",
+                "keep", archive.dir, archive.keep
+            ));
+            continue;
+        };
+        for entry in &archive.remove {
+            lines.push(format!(
+                "{verb:<12} {}/{}  before {file}, where the oldest kept dump {dump} starts",
+                archive.dir, entry.file
+            ));
+        }
+        lines.push(format!(
+            "{:<12} {}/  {} files from {file}, to replay from {dump}",
+            "keep", archive.dir, archive.keep
+        ));
+    }
+    lines
+}
+
 /// Logs what a prune did (for `dump --prune`, whose stdout is the dump's path).
 pub fn log_plan(plan: &Plan, done: &Executed) {
-    for line in plan_lines(plan, false) {
+    for line in plan_lines(plan, false)
+        .into_iter()
+        .chain(binlog_lines(plan, false))
+    {
         log::info!("prune: {line}");
     }
     report_problems(plan, done);
@@ -114,7 +143,10 @@ pub fn run(args: PruneArgs, ctx: &Ctx) -> Outcome {
     };
     let (plan, done) = prune_under_lock(storage.as_ref(), &settings)?;
     drop(lock);
-    for line in plan_lines(&plan, settings.dry_run) {
+    for line in plan_lines(&plan, settings.dry_run)
+        .into_iter()
+        .chain(binlog_lines(&plan, settings.dry_run))
+    {
         println!("{line}");
     }
     report_problems(&plan, &done);
@@ -134,6 +166,7 @@ pub fn run(args: PruneArgs, ctx: &Ctx) -> Outcome {
         ("dumps", plan.steps.len() as u64),
         ("kept", plan.steps.len() as u64 - planned),
         ("removed", done.removed as u64),
+        ("binlog_removed", done.binlog_removed as u64),
     ];
     if settings.dry_run {
         s.extra.push(("would_remove", planned));
