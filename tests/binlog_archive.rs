@@ -321,3 +321,40 @@ fn a_crashed_servers_last_file_is_archived_without_its_rotate() {
     assert_eq!(theirs[21] & 1, 1);
     assert!(ours == theirs, "the crashed file differs from the server's");
 }
+
+#[test]
+fn an_archive_on_object_storage_is_byte_identical_too() {
+    let s3 = common::S3Server::start();
+    s3.create_bucket("binlogs");
+    let server = Server::start_new();
+    let spool = tempfile::tempdir().unwrap();
+    let db = unique_name("s3");
+    workload(&server, &db, 1);
+    server.exec("FLUSH BINARY LOGS");
+    workload(&server, &db, 2);
+    server.exec("FLUSH BINARY LOGS");
+    let root = Path::new("s3://binlogs/mysql");
+    let run = |extra: &[&str]| {
+        let mut cmd = mybak_binlog_cmd(&server, root);
+        s3.apply(&mut cmd);
+        cmd.arg("--s3-endpoint").arg(s3.endpoint()).arg("--once").args(extra);
+        cmd.output().unwrap()
+    };
+    // Object storage cannot hold the file being received: a local spool is required.
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--spool-dir"), "{}", stderr(&out));
+    let out = run(&["--spool-dir", spool.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let on_server = server_binlogs(&server);
+    let keys = s3.list_keys("binlogs", "mysql/binlog/1/");
+    for name in &on_server[..on_server.len() - 1] {
+        assert!(keys.contains(&format!("mysql/binlog/1/{name}.json")), "{keys:?}");
+        let stored = s3.get_object("binlogs", &format!("mysql/binlog/1/{name}.zst"));
+        let ours = zstd::decode_all(&stored[..]).unwrap();
+        assert!(ours == server_binlog_bytes(&server, name), "{name} differs");
+    }
+    let active = on_server.last().unwrap();
+    assert!(spool.path().join(format!("{active}.open")).exists());
+    assert!(!keys.iter().any(|k| k.contains(active.as_str())), "{keys:?}");
+}
