@@ -337,7 +337,10 @@ fn an_archive_on_object_storage_is_byte_identical_too() {
     let run = |extra: &[&str]| {
         let mut cmd = mybak_binlog_cmd(&server, root);
         s3.apply(&mut cmd);
-        cmd.arg("--s3-endpoint").arg(s3.endpoint()).arg("--once").args(extra);
+        cmd.arg("--s3-endpoint")
+            .arg(s3.endpoint())
+            .arg("--once")
+            .args(extra);
         cmd.output().unwrap()
     };
     // Object storage cannot hold the file being received: a local spool is required.
@@ -349,12 +352,18 @@ fn an_archive_on_object_storage_is_byte_identical_too() {
     let on_server = server_binlogs(&server);
     let keys = s3.list_keys("binlogs", "mysql/binlog/1/");
     for name in &on_server[..on_server.len() - 1] {
-        assert!(keys.contains(&format!("mysql/binlog/1/{name}.json")), "{keys:?}");
+        assert!(
+            keys.contains(&format!("mysql/binlog/1/{name}.json")),
+            "{keys:?}"
+        );
         let stored = s3.get_object("binlogs", &format!("mysql/binlog/1/{name}.zst"));
         let ours = zstd::decode_all(&stored[..]).unwrap();
         assert!(ours == server_binlog_bytes(&server, name), "{name} differs");
     }
     let active = on_server.last().unwrap();
     assert!(spool.path().join(format!("{active}.open")).exists());
-    assert!(!keys.iter().any(|k| k.contains(active.as_str())), "{keys:?}");
+    assert!(
+        !keys.iter().any(|k| k.contains(active.as_str())),
+        "{keys:?}"
+    );
 }

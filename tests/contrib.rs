@@ -175,29 +175,35 @@ fn check_flags(args: &[&str]) {
 
 #[test]
 fn the_systemd_units_pass_systemd_analyze_verify() {
-    let service = fs::read_to_string(contrib("systemd/mybak.service")).unwrap();
-    for needed in [
-        "UMask=0077",
-        "User=",
-        "NoNewPrivileges=yes",
-        "ProtectSystem=strict",
-    ] {
-        assert!(service.contains(needed), "mybak.service lacks {needed}");
+    const SERVICES: [&str; 2] = ["mybak.service", "mybak-binlog.service"];
+    for unit in SERVICES {
+        let service = fs::read_to_string(contrib(&format!("systemd/{unit}"))).unwrap();
+        for needed in [
+            "UMask=0077",
+            "User=",
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+        ] {
+            assert!(service.contains(needed), "{unit} lacks {needed}");
+        }
+        let exec = service
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .expect("ExecStart");
+        let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
+        check_flags(&args);
     }
-    let exec = service
-        .lines()
-        .find_map(|l| l.strip_prefix("ExecStart="))
-        .expect("ExecStart");
-    let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
-    check_flags(&args);
     let Some(analyze) = try_find_binary("systemd-analyze") else {
         eprintln!("systemd-analyze is not installed: unit syntax not checked");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
     // systemd-analyze checks that ExecStart is executable: point it at the built binary.
-    let service = service.replace("/usr/local/bin/mybak", env!("CARGO_BIN_EXE_mybak"));
-    fs::write(tmp.path().join("mybak.service"), service).unwrap();
+    for unit in SERVICES {
+        let service = fs::read_to_string(contrib(&format!("systemd/{unit}"))).unwrap();
+        let service = service.replace("/usr/local/bin/mybak", env!("CARGO_BIN_EXE_mybak"));
+        fs::write(tmp.path().join(unit), service).unwrap();
+    }
     fs::copy(
         contrib("systemd/mybak.timer"),
         tmp.path().join("mybak.timer"),
@@ -205,7 +211,7 @@ fn the_systemd_units_pass_systemd_analyze_verify() {
     .unwrap();
     let out = Command::new(analyze)
         .args(["verify", "--man=no"])
-        .arg(tmp.path().join("mybak.service"))
+        .args(SERVICES.map(|u| tmp.path().join(u)))
         .arg(tmp.path().join("mybak.timer"))
         .output()
         .unwrap();
