@@ -8,6 +8,7 @@ pub mod event;
 pub mod index;
 pub mod retain;
 mod seal;
+pub mod source;
 mod spool;
 pub mod wire;
 
