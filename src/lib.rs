@@ -5,6 +5,7 @@
 //! → rows and SQL literals ([`sql`]) → zstd and hashing file writer ([`sink`])
 //! → manifest ([`manifest`]) → dump directory ([`store`]). [`dump`] drives it.
 
+pub mod binlog;
 pub mod config;
 pub mod conn;
 pub mod copy;
