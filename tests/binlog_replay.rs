@@ -9,7 +9,7 @@ use common::client::run_stock_client;
 use common::compare::compare_databases_renamed;
 use common::{assert_same_databases, unique_name, Server, ServerOptions};
 use mybak::binlog::replay::{
-    events_in, replay, RawEvent, ReplayError, ReplayOptions, ReplayReport, Until,
+    events_in, replay, RawEvent, ReplayError, ReplayOptions, ReplayReport, Target, Until,
 };
 use mybak::filter::{Filter, FilterSpec};
 use mybak::restore::rewrite::Rename;
@@ -287,4 +287,306 @@ fn database_filter_skips_the_others() {
         b_base
     );
     assert!(report.skipped >= 2, "{report:?}");
+}
+
+/// Every session variable of `conn` but those that move by themselves, and the default
+/// database.
+fn session_snapshot(conn: &mut mysql::Conn) -> Vec<Vec<Option<String>>> {
+    common::client::query_rows_on(
+        conn,
+        "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.SESSION_VARIABLES
+         WHERE VARIABLE_NAME NOT IN ('TIMESTAMP', 'LAST_GTID', 'ERROR_COUNT', 'WARNING_COUNT',
+           'RAND_SEED1', 'RAND_SEED2')
+         UNION ALL SELECT 'DATABASE()', DATABASE()
+         ORDER BY 1",
+    )
+}
+
+#[test]
+fn the_session_is_left_as_it_was() {
+    let r = prepare(ServerOptions::default());
+    let mut conn = r.dst.conn();
+    common::client::exec_on(
+        &mut conn,
+        &format!(
+            "USE {}; SET sql_mode = 'ANSI_QUOTES', time_zone = '+01:00', NAMES latin1,
+             foreign_key_checks = 0, auto_increment_increment = 3",
+            r.b
+        ),
+    );
+    let before = session_snapshot(&mut conn);
+    let options = ReplayOptions {
+        log_bin: false,
+        ..ReplayOptions::default()
+    };
+    let events = r.events.iter().cloned().map(Ok::<_, std::io::Error>);
+    replay(&mut conn, events, &Until::End, &options).unwrap();
+    assert_eq!(session_snapshot(&mut conn), before);
+    assert_same_databases(&r.src, &r.a, &r.dst, &r.a);
+}
+
+/// One transaction of the stop-point source: its GTID, timestamp, where it starts and the
+/// state of the table once it is applied.
+struct Point {
+    gtid: String,
+    time: i64,
+    start: Pos,
+    state: (String, String),
+}
+
+/// The columns and checksum of `db`.`t`.
+fn state(server: &Server, db: &str) -> (String, String) {
+    let cols = server
+        .query_value(&format!(
+            "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION)
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = 't'"
+        ))
+        .unwrap_or_default();
+    let sum = server.query_rows(&format!("CHECKSUM TABLE {db}.t"))[0][1].clone();
+    (cols, sum.unwrap_or_default())
+}
+
+const T0: i64 = 1_900_000_000;
+
+/// A source whose database `db` goes through five transactions a minute apart (the third one
+/// DDL); the state before the first is `points[0]`.
+fn stop_source(db: &str) -> (Server, Pos, Vec<Point>) {
+    let src = Server::start_new();
+    src.exec(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY,
+         v VARCHAR(20), n INT)"
+    ));
+    let base = master_pos(&src);
+    let mut points = vec![Point {
+        gtid: String::new(),
+        time: 0,
+        start: base.clone(),
+        state: state(&src, db),
+    }];
+    let transactions = [
+        "BEGIN; INSERT INTO t (v, n) VALUES ('one', 1); UPDATE t SET n = n + 1; COMMIT",
+        "INSERT INTO t (v, n) VALUES ('two', 2), ('three', 3)",
+        "ALTER TABLE t ADD COLUMN extra INT DEFAULT 7",
+        "BEGIN; UPDATE t SET extra = extra + id; DELETE FROM t WHERE v = 'one'; COMMIT",
+        "INSERT INTO t (v, n) VALUES ('five', 5)",
+    ];
+    let mut conn = src.conn();
+    for (i, sql) in transactions.iter().enumerate() {
+        let start = master_pos(&src);
+        let time = T0 + 60 * (i as i64 + 1);
+        common::client::exec_on(
+            &mut conn,
+            &format!("USE {db}; SET TIMESTAMP = {time}; {sql}"),
+        );
+        let gtid = common::client::query_rows_on(&mut conn, "SELECT @@last_gtid")[0][0]
+            .clone()
+            .unwrap();
+        points.push(Point {
+            gtid,
+            time,
+            start,
+            state: state(&src, db),
+        });
+    }
+    (src, base, points)
+}
+
+fn local_time(unix: i64) -> String {
+    use chrono::TimeZone;
+    chrono::Local
+        .timestamp_opt(unix, 0)
+        .unwrap()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+#[test]
+fn stop_points_give_the_state_at_that_point() {
+    let db = unique_name("stop");
+    let (src, base, points) = stop_source(&db);
+    let events = events_since(&src, &base);
+    let dst = Server::start_new();
+    let mut n = 0;
+    for k in [1, 3, 4] {
+        let p = &points[k];
+        let inside = format!("{}:{}", p.start.0, p.start.1 + 10);
+        let targets = [
+            local_time(p.time),
+            p.gtid.clone(),
+            format!("{}:{}", p.start.0, p.start.1),
+            inside,
+        ];
+        for text in &targets {
+            for inclusive in [false, true] {
+                n += 1;
+                let copy = format!("{db}_{n}");
+                dst.exec(&format!(
+                    "CREATE DATABASE {copy}; CREATE TABLE {copy}.t (id INT AUTO_INCREMENT \
+                     PRIMARY KEY, v VARCHAR(20), n INT)"
+                ));
+                let until = Until::new(text.parse::<Target>().unwrap(), inclusive);
+                let options = ReplayOptions {
+                    renames: vec![Rename {
+                        from: db.clone(),
+                        to: copy.clone(),
+                    }],
+                    ..ReplayOptions::default()
+                };
+                let report = replay_on(&dst, &events, &until, &options).unwrap();
+                let want = if inclusive { k } else { k - 1 };
+                let what = format!("{text} inclusive={inclusive}");
+                assert_eq!(state(&dst, &copy), points[want].state, "{what}");
+                assert!(report.reached, "{what}");
+                assert_eq!(report.transactions, want as u64, "{what}");
+                if want > 0 {
+                    assert_eq!(report.last_gtid.as_deref(), Some(&*points[want].gtid));
+                    assert_eq!(report.last_time, Some(points[want].time));
+                }
+            }
+        }
+    }
+    // A stop point never reached: everything is applied, and the report says so.
+    dst.exec(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY,
+         v VARCHAR(20), n INT)"
+    ));
+    let until = Until::new("0-1-999999".parse().unwrap(), false);
+    let report = replay_on(&dst, &events, &until, &ReplayOptions::default()).unwrap();
+    assert!(!report.reached);
+    assert_eq!(state(&dst, &db), points[5].state);
+}
+
+/// A source in ROW format: one small transaction, then a large one of many row events, then
+/// another small one. Returns the events, the state after the first transaction, and where the
+/// large one's row events are.
+fn damage_source(db: &str) -> (Server, Vec<RawEvent>, (String, String), Vec<usize>) {
+    let src = Server::start_with(ServerOptions::default().arg("--binlog-format=ROW"));
+    src.exec(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY,
+         v VARCHAR(20), n INT)"
+    ));
+    let base = master_pos(&src);
+    src.exec(&format!("INSERT INTO {db}.t (v, n) VALUES ('first', 1)"));
+    let after_first = state(&src, db);
+    let mut big = format!("USE {db}; BEGIN;");
+    for i in 0..40 {
+        big.push_str(&format!(
+            " INSERT INTO t (v, n) VALUES ('{}', {i});",
+            "x".repeat(20)
+        ));
+    }
+    big.push_str(" COMMIT;");
+    src.exec(&big);
+    src.exec(&format!("INSERT INTO {db}.t (v, n) VALUES ('last', 3)"));
+    let events = events_since(&src, &base);
+    let rows: Vec<usize> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.bytes[4] == 0x17)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(rows.len(), 42);
+    (src, events, after_first, rows)
+}
+
+fn fresh_copy(server: &Server, db: &str) {
+    server.exec(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY,
+         v VARCHAR(20), n INT)"
+    ));
+}
+
+#[test]
+fn a_damaged_event_stops_the_replay_before_its_transaction() {
+    let db = unique_name("dmg");
+    let (_src, events, after_first, rows) = damage_source(&db);
+    let dst = Server::start_new();
+    // The last row event of the large transaction is damaged; with a small statement size
+    // the transaction is also too large to be held, and its first part is sent before the
+    // damage is read: it must be rolled back all the same.
+    for max_statement_bytes in [16 << 20, 1024] {
+        let mut damaged = events.clone();
+        let victim = rows[40];
+        damaged[victim].bytes[30] ^= 0xff;
+        let copy = format!("{db}_{max_statement_bytes}");
+        fresh_copy(&dst, &copy);
+        let options = ReplayOptions {
+            max_statement_bytes,
+            renames: vec![Rename {
+                from: db.clone(),
+                to: copy.clone(),
+            }],
+            ..ReplayOptions::default()
+        };
+        let err = replay_on(&dst, &damaged, &Until::End, &options).unwrap_err();
+        match &err {
+            ReplayError::Checksum {
+                file, pos, event, ..
+            } => {
+                assert_eq!((file, *pos), (&events[victim].file, events[victim].start));
+                assert_eq!(*event, "Write_rows_v1");
+            }
+            other => panic!("{other}"),
+        }
+        assert!(
+            err.to_string()
+                .contains(&format!(":{}:", events[victim].start)),
+            "{err}"
+        );
+        assert_eq!(state(&dst, &copy), after_first, "{max_statement_bytes}");
+    }
+}
+
+#[test]
+fn truncated_and_garbage_input_is_an_error_not_a_panic() {
+    let db = unique_name("cut");
+    let (src, events, after_first, rows) = damage_source(&db);
+    let dst = Server::start_new();
+    // The events end in the middle of the large transaction: it is not applied.
+    fresh_copy(&dst, &db);
+    let cut = &events[..rows[20]];
+    let report = replay_on(&dst, cut, &Until::End, &ReplayOptions::default()).unwrap();
+    assert_eq!(state(&dst, &db), after_first);
+    let begin = events[..rows[1]]
+        .iter()
+        .rev()
+        .find(|e| e.bytes[4] == 0xa2)
+        .unwrap();
+    assert_eq!(report.incomplete, Some((begin.file.clone(), begin.start)));
+    assert_eq!(report.transactions, 1);
+    // A binlog file cut in the middle of an event.
+    let file = &events[0].file;
+    let data = std::fs::read(src.datadir().join(file)).unwrap();
+    let end = events[rows[20]].start as usize + 10;
+    let mut read = events_in(file, &data[..end], events[1].start);
+    let err = read.find_map(|e| e.err()).unwrap();
+    assert!(matches!(err, ReplayError::Malformed { pos, .. } if pos == events[rows[20]].start));
+    // Garbage of every length instead of an event, and events cut short.
+    let mut garbage = Vec::new();
+    for len in [0, 1, 18, 19, 23, 60, 200] {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+        garbage.push(bytes);
+    }
+    for e in &events[1..8] {
+        garbage.push(e.bytes[..e.bytes.len() / 2].to_vec());
+    }
+    for bytes in garbage {
+        let mut feed = vec![events[0].clone()];
+        let start = events[0].end;
+        feed.push(RawEvent {
+            file: file.clone(),
+            start,
+            end: start + bytes.len() as u64,
+            bytes,
+        });
+        let err = replay_on(&dst, &feed, &Until::End, &ReplayOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ReplayError::Malformed { .. } | ReplayError::Checksum { .. }
+            ),
+            "{err}"
+        );
+    }
+    assert_eq!(state(&dst, &db), after_first);
 }

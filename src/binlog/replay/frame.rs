@@ -67,7 +67,7 @@ pub(crate) mod kind {
     }
 }
 
-/// The name of an event type, for messages (as `mariadb-binlog` names them).
+/// The name of an event type, for messages (as the MariaDB server names them).
 pub(crate) fn kind_name(code: u8) -> &'static str {
     match code {
         0x01 => "Start_v3",
@@ -90,9 +90,12 @@ pub(crate) fn kind_name(code: u8) -> &'static str {
         0x12 => "Execute_load_query",
         0x13 => "Table_map",
         0x14..=0x16 => "Pre_GA_rows",
-        0x17 | 0x1e => "Write_rows",
-        0x18 | 0x1f => "Update_rows",
-        0x19 | 0x20 => "Delete_rows",
+        0x17 => "Write_rows_v1",
+        0x18 => "Update_rows_v1",
+        0x19 => "Delete_rows_v1",
+        0x1e => "Write_rows",
+        0x1f => "Update_rows",
+        0x20 => "Delete_rows",
         0x1a => "Incident",
         0x1b => "Heartbeat",
         0x1c => "Ignorable",
@@ -111,9 +114,12 @@ pub(crate) fn kind_name(code: u8) -> &'static str {
         0xa3 => "Gtid_list",
         0xa4 => "Start_encryption",
         0xa5 => "Query_compressed",
-        0xa6 | 0xa9 => "Write_rows_compressed",
-        0xa7 | 0xaa => "Update_rows_compressed",
-        0xa8 | 0xab => "Delete_rows_compressed",
+        0xa6 => "Write_rows_compressed_v1",
+        0xa7 => "Update_rows_compressed_v1",
+        0xa8 => "Delete_rows_compressed_v1",
+        0xa9 => "Write_rows_compressed",
+        0xaa => "Update_rows_compressed",
+        0xab => "Delete_rows_compressed",
         _ => "Unknown",
     }
 }

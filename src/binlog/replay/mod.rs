@@ -434,3 +434,7 @@ impl<'o> Run<'o> {
     }
 }
 
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;

@@ -455,4 +455,3 @@ fn user_var(
     };
     Ok(format!("@{}:={value}", quote_ident(name)))
 }
-
