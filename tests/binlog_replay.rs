@@ -142,7 +142,10 @@ fn workload(server: &Server, a: &str, b: &str) {
          INSERT INTO items (name) VALUES ('last');
          USE {b};
          INSERT INTO notes (body, n) VALUES (REPEAT('long text ', 50), 1);
-         UPDATE notes SET n = n + 1;"
+         UPDATE notes SET n = n + 1;
+         INSERT INTO notes (body, n) SELECT REPEAT('y', 1000), seq FROM seq_1_to_60;
+         DELETE FROM notes WHERE n % 7 = 0;
+         INSERT INTO notes (body, n) VALUES ('last', 0);"
     ));
     // Text that is not UTF-8: latin1 bytes in the statement and in a user variable.
     let latin1: &[u8] = b"SET NAMES latin1;
@@ -187,9 +190,15 @@ fn prepare(options: ServerOptions) -> Replayed {
     }
 }
 
-fn assert_replays_exactly(options: ServerOptions) {
-    let r = prepare(options);
-    let report = replay_on(&r.dst, &r.events, &Until::End, &ReplayOptions::default()).unwrap();
+/// Replays the workload and compares; `max_statement_bytes` small splits statements' row
+/// events over several BINLOG statements, and large transactions are sent in parts.
+fn assert_replays_exactly(server: ServerOptions, max_statement_bytes: usize) -> Replayed {
+    let r = prepare(server);
+    let options = ReplayOptions {
+        max_statement_bytes,
+        ..ReplayOptions::default()
+    };
+    let report = replay_on(&r.dst, &r.events, &Until::End, &options).unwrap();
     assert_same_databases(&r.src, &r.a, &r.dst, &r.a);
     assert_same_databases(&r.src, &r.b, &r.dst, &r.b);
     assert!(report.transactions > 30, "{report:?}");
@@ -202,25 +211,43 @@ fn assert_replays_exactly(options: ServerOptions) {
     assert_eq!(report.last_gtid.as_deref(), Some(src_gtid.as_str()));
     let dst_gtid = r.dst.query_value("SELECT @@gtid_binlog_pos").unwrap();
     assert_eq!(dst_gtid, src_gtid);
+    r
+}
+
+/// How many events of type `code` there are.
+fn count(events: &[RawEvent], code: u8) -> usize {
+    events.iter().filter(|e| e.bytes[4] == code).count()
 }
 
 #[test]
 fn mixed_format_workload_replays_exactly() {
-    assert_replays_exactly(ServerOptions::default());
+    let r = assert_replays_exactly(ServerOptions::default(), 16 << 20);
+    // Statements, some of them not UTF-8 (latin1), and row events for the unsafe ones.
+    let latin1 = r.events.iter().any(|e| {
+        e.bytes[4] == 0x02 && std::str::from_utf8(&e.bytes[19..e.bytes.len() - 4]).is_err()
+    });
+    assert!(latin1);
+    assert!(count(&r.events, 0x13) > 0);
 }
 
 #[test]
-fn row_format_workload_replays_exactly() {
-    assert_replays_exactly(ServerOptions::default().arg("--binlog-format=ROW"));
+fn row_format_workload_replays_exactly_in_small_statements() {
+    let r = assert_replays_exactly(ServerOptions::default().arg("--binlog-format=ROW"), 1024);
+    // INSERT … SELECT of 60 rows of 1000 bytes: one statement, several row events.
+    let rows = r.events.iter().filter(|e| e.bytes[4] == 0x17);
+    assert!(rows.filter(|e| e.bytes[25] & 1 == 0).count() > 3);
 }
 
 #[test]
 fn compressed_events_replay_exactly() {
-    assert_replays_exactly(
+    let r = assert_replays_exactly(
         ServerOptions::default()
             .arg("--log-bin-compress=ON")
             .arg("--log-bin-compress-min-len=10"),
+        16 << 20,
     );
+    assert!(count(&r.events, 0xa5) > 0);
+    assert!((0xa6..=0xab).any(|code| count(&r.events, code) > 0));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::sql::ident::quote_ident;
 use super::decode::Xid;
 use super::error::ReplayError;
 use super::frame::kind_name;
-use super::plan::{Sql, Stmt};
+use super::plan::{Sql, Stmt, FRAGMENTS};
 use super::status::{literal, Collations};
 
 /// Where the planned statements go: the server, or a recorder in tests.
@@ -196,6 +196,9 @@ impl<'c> Applier<'c> {
             set.push(format!("@{var}=NULL"));
         }
         set.push(format!("{TEXT_VAR}=NULL"));
+        for var in FRAGMENTS {
+            set.push(format!("{var}=NULL"));
+        }
         let sql = format!("SET {}", set.join(", "));
         self.conn
             .query_drop(&sql)

@@ -183,33 +183,52 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    /// The events inside the `n`th `BINLOG` statement.
-    pub fn binlog_events(&self, n: usize) -> Vec<Vec<u8>> {
-        let stmt = self
-            .log
-            .iter()
-            .filter(|s| s.starts_with("BINLOG '"))
-            .nth(n)
-            .cloned()
-            .unwrap_or_default();
-        let b64 = stmt.trim_start_matches("BINLOG '").trim_end_matches('\'');
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap_or_default();
+    /// The events of each `BINLOG` statement sent, whole or in two fragments.
+    pub fn binlogs(&self) -> Vec<Vec<Vec<u8>>> {
+        let mut fragments = [String::new(), String::new()];
         let mut out = Vec::new();
-        let mut at = 0;
-        while at + HEADER_LEN <= bytes.len() {
-            let size = u32::from_le_bytes([
-                bytes[at + 9],
-                bytes[at + 10],
-                bytes[at + 11],
-                bytes[at + 12],
-            ]) as usize;
-            out.push(bytes[at..at + size].to_vec());
-            at += size;
+        for s in &self.log {
+            let b64 = if let Some(rest) = s.strip_prefix("BINLOG '") {
+                rest.trim_end_matches('\'').to_string()
+            } else if s == "BINLOG @mybak_binlog_0, @mybak_binlog_1" {
+                fragments.concat()
+            } else {
+                for (i, f) in fragments.iter_mut().enumerate() {
+                    if let Some(v) = s.strip_prefix(&format!("SET @mybak_binlog_{i} = '")) {
+                        *f = v.trim_end_matches('\'').to_string();
+                    }
+                }
+                continue;
+            };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap_or_default();
+            out.push(split_events(&bytes));
         }
         out
     }
+
+    /// The events inside the `n`th `BINLOG` statement.
+    pub fn binlog_events(&self, n: usize) -> Vec<Vec<u8>> {
+        self.binlogs().into_iter().nth(n).unwrap_or_default()
+    }
+}
+
+/// Events laid end to end, apart.
+fn split_events(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + HEADER_LEN <= bytes.len() {
+        let size = u32::from_le_bytes([
+            bytes[at + 9],
+            bytes[at + 10],
+            bytes[at + 11],
+            bytes[at + 12],
+        ]) as usize;
+        out.push(bytes[at..(at + size).min(bytes.len())].to_vec());
+        at += size.max(1);
+    }
+    out
 }
 
 impl Apply for Recorder {

@@ -64,8 +64,9 @@ pub struct ReplayOptions {
     pub databases: Filter,
     /// Databases replayed under another name.
     pub renames: Vec<Rename>,
-    /// The largest `BINLOG` statement (bytes of events; the server's `max_allowed_packet`
-    /// lowers it); a statement's row events beyond it go in several.
+    /// The largest `BINLOG` statement sent in one packet (the server's `max_allowed_packet`
+    /// lowers it); a statement's row events beyond it go in two halves (`BINLOG @a, @b`).
+    /// Transactions larger than four times this are sent as they are read.
     pub max_statement_bytes: usize,
 }
 
@@ -116,9 +117,10 @@ where
     check_options(options)?;
     let mut applier = Applier::new(conn);
     let (saved, max_packet) = applier.setup(options.log_bin)?;
-    // Base64 takes 4 bytes for 3, and the statement needs some room of its own.
-    let by_packet = max_packet.saturating_sub(4096) / 4 * 3;
-    let chunk = options.max_statement_bytes.min(by_packet).max(1024);
+    let chunk = options
+        .max_statement_bytes
+        .min(max_packet.saturating_sub(1024))
+        .max(1024);
     let mut run = Run::new(until, options, chunk);
     let result = run.all(events, &mut applier);
     let restored = applier.restore(&saved, &run.planner.user_vars);
@@ -326,14 +328,15 @@ impl<'o> Run<'o> {
             .event(&mut g.body, format, raw, d, in_transaction, out)?;
         g.end = raw.end;
         if g.body.bytes > self.buffer {
-            self.send(out)?;
+            self.send(out, true)?;
         }
         Ok(())
     }
 
     /// The statements that open a group on the server: the file's Format_description event
-    /// for its row events, the GTID, BEGIN or XA START.
-    fn prologue(&self, g: &Group) -> Vec<Stmt> {
+    /// for its row events (for any group sent in parts: its rows may come later, and the
+    /// event must not go inside the transaction), the GTID, BEGIN or XA START.
+    fn prologue(&self, g: &Group, partial: bool) -> Vec<Stmt> {
         let mut out = Vec::new();
         let stmt = |sql: String, pos| Stmt {
             sql: Sql::Text(sql.into_bytes()),
@@ -342,7 +345,7 @@ impl<'o> Run<'o> {
             expected_error: 0,
         };
         if let Some(format) = &self.format {
-            if (g.body.has_rows || g.sent) && self.fde_sent.as_ref() != Some(&g.file) {
+            if (g.body.has_rows || partial) && self.fde_sent.as_ref() != Some(&g.file) {
                 use base64::Engine;
                 let b64 = base64::engine::general_purpose::STANDARD.encode(&format.bytes);
                 let mut fde = stmt(format!("BINLOG '{b64}'"), 4);
@@ -372,12 +375,16 @@ impl<'o> Run<'o> {
         out
     }
 
-    /// Sends what is planned of the open group (all of it, or the first part of a large one).
-    fn send(&mut self, out: &mut dyn Apply) -> Result<(), ReplayError> {
+    /// Sends what is planned of the open group: all of it, or (`partial`) a part of a large one.
+    fn send(&mut self, out: &mut dyn Apply, partial: bool) -> Result<(), ReplayError> {
         let Some(g) = self.group.as_ref() else {
             return Ok(());
         };
-        let mut stmts = if g.sent { Vec::new() } else { self.prologue(g) };
+        let mut stmts = if g.sent {
+            Vec::new()
+        } else {
+            self.prologue(g, partial)
+        };
         let file = g.file.clone();
         if let Some(g) = self.group.as_mut() {
             stmts.append(&mut g.body.stmts);
@@ -415,7 +422,7 @@ impl<'o> Run<'o> {
         }
         self.report.skipped += g.body.skipped;
         if g.body.content > 0 || g.sent {
-            self.send(out)?;
+            self.send(out, false)?;
             self.report.transactions += 1;
         }
         if let Some(g) = self.group.take() {

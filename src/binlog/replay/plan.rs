@@ -90,7 +90,7 @@ struct Batch {
 pub(crate) struct Planner<'a> {
     filter: &'a Filter,
     renames: &'a [Rename],
-    /// Largest `BINLOG` payload before a statement's rows are split over several.
+    /// The largest statement sent in one piece (see [`push_binlog`]).
     chunk: usize,
     session: Session,
     /// The default database the session was given (target name).
@@ -344,30 +344,8 @@ impl<'a> Planner<'a> {
         }
         if stmt_end {
             self.end_statement(body, format, raw, false);
-        } else if self.batch.bytes.len() > self.chunk {
-            self.flush_batch(body);
         }
         Ok(())
-    }
-
-    /// Sends all of the batch but its last rows event (kept so that it can still be marked as
-    /// the statement's end).
-    fn flush_batch(&mut self, body: &mut Body) {
-        let Some(last) = self.batch.events.iter().rposition(|e| e.2) else {
-            return;
-        };
-        let (cut, _, _, _) = self.batch.events[last];
-        if cut == 0 {
-            return;
-        }
-        let pos = self.batch.events[0].3;
-        let rest = self.batch.bytes.split_off(cut);
-        let sent = std::mem::replace(&mut self.batch.bytes, rest);
-        self.batch.events.drain(..last);
-        for e in &mut self.batch.events {
-            e.0 -= cut;
-        }
-        push_binlog(body, &sent, pos);
     }
 
     /// The statement's rows are all there: one `BINLOG` for what is kept. `patch`: the event
@@ -387,7 +365,7 @@ impl<'a> Planner<'a> {
                 frame::set_stmt_end(event, post, format.checksummed);
             }
         }
-        push_binlog(body, &bytes, pos);
+        push_binlog(body, &bytes, pos, self.chunk);
     }
 
     /// Row events still waiting for their statement's end (an error when the transaction ends).
@@ -409,22 +387,34 @@ fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-fn push_binlog(body: &mut Body, events: &[u8], pos: u64) {
-    let mut sql = b"BINLOG '".to_vec();
-    sql.extend_from_slice(
-        base64::engine::general_purpose::STANDARD
-            .encode(events)
-            .as_bytes(),
-    );
-    sql.push(b'\'');
+/// The user variables that carry the two halves of a `BINLOG` statement too large for one
+/// packet (the server clears them once it has read them).
+pub(crate) const FRAGMENTS: [&str; 2] = ["@mybak_binlog_0", "@mybak_binlog_1"];
+
+/// `BINLOG '<base64>'` for the events of one statement — all in one statement: the server
+/// applies a statement's rows only when its events come together. Beyond `chunk` bytes, the
+/// base64 goes in two user variables and `BINLOG @a, @b` reads them (as `mariadb-binlog`
+/// does for large events).
+fn push_binlog(body: &mut Body, events: &[u8], pos: u64, chunk: usize) {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(events);
+    let kind = events.get(4).copied().unwrap_or(kind::TABLE_MAP);
+    let stmt = |sql: String| Stmt {
+        sql: Sql::Text(sql.into_bytes()),
+        pos,
+        kind,
+        expected_error: 0,
+    };
     body.has_rows = true;
+    if b64.len() + 16 <= chunk {
+        body.push(stmt(format!("BINLOG '{b64}'")), true);
+        return;
+    }
+    // Base64 is ASCII: any byte offset is a character boundary.
+    let (first, second) = b64.split_at(b64.len() / 2);
+    body.push(stmt(format!("SET {} = '{first}'", FRAGMENTS[0])), false);
+    body.push(stmt(format!("SET {} = '{second}'", FRAGMENTS[1])), false);
     body.push(
-        Stmt {
-            sql: Sql::Text(sql),
-            pos,
-            kind: events.get(4).copied().unwrap_or(kind::TABLE_MAP),
-            expected_error: 0,
-        },
+        stmt(format!("BINLOG {}, {}", FRAGMENTS[0], FRAGMENTS[1])),
         true,
     );
 }

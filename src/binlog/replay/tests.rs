@@ -242,30 +242,22 @@ fn big_statement(n: usize) -> Binlog {
 }
 
 #[test]
-fn a_large_statement_is_split_over_binlog_statements() {
+fn a_large_statement_goes_in_two_fragments() {
+    // The server applies a statement's rows only when its events come in one BINLOG: a
+    // large one is split in two user variables, never in several statements.
     let b = big_statement(10);
     let mut rec = Recorder::default();
     run_chunked(&b, &ReplayOptions::default(), 1000, &mut rec).unwrap();
-    let binlogs = rec.log.iter().filter(|s| s.starts_with("BINLOG")).count();
-    assert!(binlogs > 3, "{binlogs}");
-    let sent: Vec<Vec<u8>> = (1..binlogs).flat_map(|n| rec.binlog_events(n)).collect();
+    let binlogs = rec.binlogs();
+    assert_eq!(binlogs.len(), 2);
     let all: Vec<Vec<u8>> = b.events[2..13].iter().map(|e| e.bytes.clone()).collect();
-    assert!(
-        sent == all,
-        "{} events sent, {} in the statement",
-        sent.len(),
-        all.len()
-    );
-    // The statement's end is in the last one, and only there.
-    for n in 1..binlogs {
-        let events = rec.binlog_events(n);
-        let ends = events
-            .iter()
-            .filter(|e| e[4] == 0x17)
-            .filter(|e| frame::rows_header(e, 8).is_some_and(|(_, f)| f & frame::STMT_END != 0))
-            .count();
-        assert_eq!(ends, usize::from(n == binlogs - 1), "BINLOG {n}");
-    }
+    assert!(binlogs[1] == all, "{} events sent", binlogs[1].len());
+    let set = rec
+        .log
+        .iter()
+        .filter(|s| s.starts_with("SET @mybak_binlog_"))
+        .count();
+    assert_eq!(set, 2);
 }
 
 #[test]
@@ -276,9 +268,9 @@ fn a_damaged_event_leaves_its_transaction_unsent_or_rolled_back() {
         b.events.truncate(5);
         b.pos = b.events[4].end;
         b.gtid(7, 0x0c, None);
-        b.table_map(1, "a", "t");
-        for i in 0..20 {
-            b.rows(1, i == 19, 300);
+        for _ in 0..20 {
+            b.table_map(1, "a", "t");
+            b.rows(1, true, 300);
         }
         b.xid();
         let victim = b.events.len() - 2;
@@ -517,4 +509,35 @@ fn mutated_events_are_errors_never_panics() {
             let _ = Run::new(&Until::End, &options, 64).all(events, &mut rec);
         }
     }
+}
+
+#[test]
+fn a_large_transaction_gets_the_format_description_before_it_begins() {
+    // Statements first, then row events: sent in parts, the Format_description event must
+    // still come before BEGIN (on the server, it rolls back an open transaction).
+    let mut b = Binlog::new("b.000001");
+    b.gtid(5, 0x0c, None);
+    for i in 0..20 {
+        b.query(
+            "a",
+            &format!("INSERT INTO t VALUES ({i}, '{}')", "x".repeat(100)),
+        );
+    }
+    b.table_map(1, "a", "t");
+    b.rows(1, true, 10);
+    b.xid();
+    let mut rec = Recorder::default();
+    run_chunked(&b, &ReplayOptions::default(), 1000, &mut rec).unwrap();
+    let fde = rec
+        .log
+        .iter()
+        .position(|s| s.starts_with("BINLOG"))
+        .unwrap();
+    let begin = rec.log.iter().position(|s| s == "BEGIN").unwrap();
+    assert!(fde < begin, "{:?}", &rec.log[..begin + 1]);
+    assert_eq!(rec.binlog_events(0), vec![b.events[0].bytes.clone()]);
+    assert_eq!(
+        rec.log.iter().filter(|s| s.starts_with("BINLOG")).count(),
+        2
+    );
 }
