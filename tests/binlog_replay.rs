@@ -350,6 +350,25 @@ fn the_session_is_left_as_it_was() {
     replay(&mut conn, events, &Until::End, &options).unwrap();
     assert_eq!(session_snapshot(&mut conn), before);
     assert_same_databases(&r.src, &r.a, &r.dst, &r.a);
+    // An account that may not turn binary logging off: refused before anything is applied.
+    let user = unique_name("plain");
+    r.dst.exec(&format!(
+        "CREATE USER '{user}'@'localhost'; GRANT ALL ON {}.* TO '{user}'@'localhost'",
+        r.b
+    ));
+    let opts = mysql::OptsBuilder::new()
+        .socket(Some(r.dst.socket_str()))
+        .user(Some(user.as_str()))
+        .prefer_socket(false);
+    let mut plain = mysql::Conn::new(opts).unwrap();
+    let before = session_snapshot(&mut plain);
+    let events = r.events.iter().cloned().map(Ok::<_, std::io::Error>);
+    let err = replay(&mut plain, events, &Until::End, &options).unwrap_err();
+    assert!(
+        matches!(&err, ReplayError::Session { message, .. } if message.contains("BINLOG ADMIN")),
+        "{err}"
+    );
+    assert_eq!(session_snapshot(&mut plain), before);
 }
 
 /// One transaction of the stop-point source: its GTID, timestamp, where it starts and the

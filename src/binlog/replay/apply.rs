@@ -135,6 +135,21 @@ impl<'c> Applier<'c> {
             .conn
             .query_first("SELECT @@max_allowed_packet")
             .map_err(|e| session_error("reading max_allowed_packet", e))?;
+        let saved = Saved {
+            variables,
+            database,
+        };
+        if let Err(e) = self.enter(log_bin) {
+            // Whatever was changed before the refusal goes back.
+            let _ = self.restore(&saved, &BTreeSet::new());
+            return Err(e);
+        }
+        Ok((saved, packet.unwrap_or(16 << 20) as usize))
+    }
+
+    /// Binary logging off unless `log_bin`; pseudo-replica mode and plain COMMITs, as
+    /// `mariadb-binlog` asks for.
+    fn enter(&mut self, log_bin: bool) -> Result<(), ReplayError> {
         if !log_bin {
             self.conn
                 .query_drop("SET SESSION sql_log_bin = 0")
@@ -155,11 +170,7 @@ impl<'c> Applier<'c> {
                 .query_drop(s)
                 .map_err(|e| session_error(&format!("setting up the replay session ({s})"), e))?;
         }
-        let saved = Saved {
-            variables,
-            database,
-        };
-        Ok((saved, packet.unwrap_or(16 << 20) as usize))
+        Ok(())
     }
 
     /// Puts the session back as `saved` says and clears the user variables the replay set.

@@ -29,6 +29,45 @@ pub(crate) fn fde_bytes() -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// A Format_description event as MySQL 8.0 writes it (CRC32): post-header lengths of its
+/// 41 event types.
+pub(crate) fn mysql_fde_bytes() -> Vec<u8> {
+    let mut lengths = [0u8; 41];
+    for (code, len) in [
+        (0x01, 56),
+        (0x02, 13),
+        (0x04, 8),
+        (0x0f, 98),
+        (0x13, 8),
+        (0x17, 8),
+        (0x18, 8),
+        (0x19, 8),
+        (0x1e, 10),
+        (0x1f, 10),
+        (0x20, 10),
+        (0x21, 42),
+        (0x22, 42),
+        (0x27, 10),
+    ] {
+        lengths[code - 1] = len;
+    }
+    let mut body = 4u16.to_le_bytes().to_vec();
+    let mut version = b"8.0.36".to_vec();
+    version.resize(50, 0);
+    body.extend_from_slice(&version);
+    body.extend_from_slice(&0u32.to_le_bytes());
+    body.push(HEADER_LEN as u8);
+    body.extend_from_slice(&lengths);
+    body.push(1);
+    let mut b = vec![0u8; HEADER_LEN];
+    b[4] = kind::FORMAT_DESCRIPTION;
+    b[5] = 1;
+    b.extend_from_slice(&body);
+    b.extend_from_slice(&[0; 4]);
+    frame::reseal(&mut b, true);
+    b
+}
+
 /// Events of one binlog file, appended one after another.
 pub(crate) struct Binlog {
     pub file: String,
@@ -40,14 +79,33 @@ pub(crate) struct Binlog {
 impl Binlog {
     /// A file beginning with its Format_description event.
     pub fn new(file: &str) -> Binlog {
+        Binlog::with_format(file, fde_bytes())
+    }
+
+    /// A file beginning with the Format_description event `fde`.
+    pub fn with_format(file: &str, fde: Vec<u8>) -> Binlog {
         let mut b = Binlog {
             file: file.to_string(),
             events: Vec::new(),
             pos: 4,
             time: 1_800_000_000,
         };
-        b.raw(fde_bytes());
+        b.raw(fde);
         b
+    }
+
+    /// A MySQL GTID event (5.7 layout) for `3e11fa47-71ca-11e1-9e33-c80aa9429562:gno`.
+    pub fn mysql_gtid(&mut self, gno: u64) -> &RawEvent {
+        let mut body = vec![1];
+        body.extend_from_slice(&[
+            0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1, 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42,
+            0x95, 0x62,
+        ]);
+        body.extend_from_slice(&gno.to_le_bytes());
+        body.push(2);
+        body.extend_from_slice(&0u64.to_le_bytes());
+        body.extend_from_slice(&1u64.to_le_bytes());
+        self.event(kind::GTID, 0, &body)
     }
 
     fn raw(&mut self, bytes: Vec<u8>) -> &RawEvent {

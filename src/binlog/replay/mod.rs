@@ -1,22 +1,35 @@
 //! Replaying binlog events on a server through a client session, natively — what
 //! `mariadb-binlog FILE | mariadb` does, without either program — for point-in-time recovery.
 //!
-//! Events go in as the server wrote them ([`RawEvent`]); whole transactions (event groups) come
-//! out on the session, or none of one: a group is read and checked to its end before anything of
-//! it is sent (a group larger than a few `max_allowed_packet`s is sent as it is read, inside its
-//! transaction, and rolled back on failure). Statements run with the session context of their
-//! Query event restored; row events go to the server as `BINLOG '<base64>'`, as `mariadb-binlog`
-//! prints them.
+//! Events go in as the server wrote them ([`RawEvent`], a file cut by [`events_in`]); whole
+//! transactions (event groups) come out on the session, or nothing of one. A group is read and
+//! checked (lengths, CRC32, structure) to its end before anything of it is sent; a group larger
+//! than four times [`ReplayOptions::max_statement_bytes`] is sent as it is read, inside its
+//! transaction, and rolled back if it fails later. Each statement runs with the session context
+//! of its Query event (`SET` of what changed: timestamp, sql_mode, `foreign_key_checks` and the
+//! other Q_FLAGS2 options, character sets, time zone, …; INTVAR, RAND and USER_VAR values);
+//! row events go to the server as `BINLOG '<base64>'` after the file's Format_description event,
+//! as `mariadb-binlog` prints them. MariaDB (the target) and MySQL event formats are read; XA
+//! transactions are prepared and committed as on the source; a statement that failed on the
+//! source with an error code succeeds here when it fails with the same one.
 //!
-//! Limits: `--databases` filters rows by their table's database and statements by their
-//! default database; `--rename-database` renames the database of table maps and the default
-//! database of statements, but not database names written inside statement text
-//! (`INSERT INTO shop.t …` still writes `shop`). Changes to non-transactional tables (MyISAM)
-//! made before a failure cannot be rolled back. Temporary tables of different source sessions
-//! share the one replay session. LOAD DATA logged as a statement, encrypted binlogs, MySQL's
-//! compressed transactions and MariaDB's two-phase ALTER are refused with an error naming the
-//! event. A statement whose text is not UTF-8 (latin1 literals, binary strings) runs as a
-//! prepared statement, which the server refuses for a few statement types.
+//! Limits:
+//! - `databases` filters rows by their table's database and statements by their default
+//!   database (a statement without one is left out when a filter is set); `renames` renames the
+//!   database of table maps and the default database of statements, but not database names
+//!   written inside statement text (`INSERT INTO shop.t …` still writes `shop`), except in the
+//!   `DROP TEMPORARY TABLE` statements the server itself writes.
+//! - A statement's row events are held in memory together (the server applies a statement's rows
+//!   only when they come in one `BINLOG`); beyond one packet they go as two fragments, so one
+//!   statement's row events are limited to about twice the server's `max_allowed_packet`.
+//! - Changes to non-transactional tables (MyISAM) made before a failure cannot be rolled back.
+//! - Temporary tables of different source sessions share the one replay session, and those
+//!   left open stay in it. AUTO_INCREMENT counters may end lower than on the source, which
+//!   also counts values it reserved but never logged (rolled-back inserts, INSERT … SELECT).
+//! - A statement whose text is not UTF-8 (latin1 literals, binary strings) runs as a prepared
+//!   statement, which the server refuses for a few statement types.
+//! - Refused with an error naming the event: LOAD DATA logged as a statement, encrypted
+//!   binlogs, MySQL's compressed transactions, MariaDB's two-phase ALTER, incidents.
 
 mod apply;
 mod compressed;

@@ -541,3 +541,51 @@ fn a_large_transaction_gets_the_format_description_before_it_begins() {
         2
     );
 }
+
+#[test]
+fn mysql_transactions_begin_with_their_own_begin() {
+    let mut b = Binlog::with_format("binlog.000001", super::fixtures::mysql_fde_bytes());
+    b.mysql_gtid(7);
+    let mysql_status = [&[0, 0, 0, 0, 0][..], &[16, 1], &[18, 0xff, 0], &[19, 0]].concat();
+    b.query_with("d", b"BEGIN", &mysql_status, 0);
+    b.table_map(1, "d", "t");
+    b.event(0x1e, 0, &[1, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 1, 0]);
+    b.xid();
+    b.mysql_gtid(8);
+    b.query_with("d", b"CREATE TABLE u (id INT)", &mysql_status, 0);
+    let (rec, report) = run(&b, &Until::End, &ReplayOptions::default());
+    let report = report.unwrap();
+    assert_eq!(report.transactions, 2);
+    assert_eq!(
+        report.last_gtid.as_deref(),
+        Some("3e11fa47-71ca-11e1-9e33-c80aa9429562:8")
+    );
+    let statements: Vec<&str> = rec
+        .log
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.starts_with("SET") && !s.starts_with("USE") && !s.starts_with("BINLOG"))
+        .collect();
+    assert_eq!(
+        statements,
+        vec!["BEGIN", "COMMIT", "CREATE TABLE u (id INT)"]
+    );
+    // MySQL's options only, and its own explicit_defaults_for_timestamp.
+    let set = rec
+        .log
+        .iter()
+        .find(|s| s.contains("sql_auto_is_null"))
+        .unwrap();
+    assert!(!set.contains("check_constraint_checks"), "{set}");
+    assert!(set.contains("explicit_defaults_for_timestamp=1"), "{set}");
+    assert_eq!(rec.binlogs().len(), 2);
+    // Stop at a MySQL GTID.
+    let until = Until::new(
+        "3E11FA47-71CA-11E1-9E33-C80AA9429562:8".parse().unwrap(),
+        false,
+    );
+    let (_, report) = run(&b, &until, &ReplayOptions::default());
+    let report = report.unwrap();
+    assert!(report.reached);
+    assert_eq!(report.transactions, 1);
+}
