@@ -28,8 +28,6 @@ pub(crate) struct Format {
     pub checksummed: bool,
     /// Written by MariaDB (not MySQL).
     pub mariadb: bool,
-    /// The server started with this file (it rolls back what a crash left open).
-    pub created: bool,
 }
 
 impl Format {
@@ -259,7 +257,6 @@ fn read_format(at: &At<'_>) -> Result<Format, ReplayError> {
     let mariadb = fde.server_version().contains("MariaDB");
     Ok(Format {
         file: at.raw.file.clone(),
-        created: fde.create_timestamp() != 0,
         fde,
         bytes: bytes.clone(),
         checksummed,

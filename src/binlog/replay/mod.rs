@@ -416,10 +416,12 @@ impl<'o> Run<'o> {
     /// The group is complete: applied, or the replay stops before it.
     fn close(&mut self, out: &mut dyn Apply) -> Result<(), ReplayError> {
         self.state = State::Idle;
+        let unended = self.planner.open_statement();
+        self.planner.end_group();
         let Some(g) = self.group.as_ref() else {
             return Ok(());
         };
-        if let Some(pos) = self.planner.open_statement() {
+        if let Some(pos) = unended {
             return Err(ReplayError::Malformed {
                 file: g.file.clone(),
                 pos,

@@ -132,6 +132,14 @@ impl<'a> Planner<'a> {
         self.skipped_tables.clear();
     }
 
+    /// The transaction is over: nothing pending carries into the next one.
+    pub(crate) fn end_group(&mut self) {
+        self.batch = Batch::default();
+        self.context.clear();
+        self.context_events = 0;
+        self.skipped_tables.clear();
+    }
+
     /// Whether events of database `db` (source name) are replayed.
     fn selected(&self, db: &[u8]) -> bool {
         !self.filter.is_set() || self.filter.database(&String::from_utf8_lossy(db))
@@ -368,9 +376,11 @@ impl<'a> Planner<'a> {
         push_binlog(body, &bytes, pos, self.chunk);
     }
 
-    /// Row events still waiting for their statement's end (an error when the transaction ends).
+    /// Row events still waiting for their statement's end (an error when the transaction
+    /// ends); table maps alone are not.
     pub(crate) fn open_statement(&self) -> Option<u64> {
-        self.batch.events.first().map(|e| e.3)
+        let rows = self.batch.events.iter().find(|e| e.2)?;
+        Some(rows.3)
     }
 }
 

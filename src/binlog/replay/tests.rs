@@ -589,3 +589,27 @@ fn mysql_transactions_begin_with_their_own_begin() {
     assert!(report.reached);
     assert_eq!(report.transactions, 1);
 }
+
+#[test]
+fn a_statement_without_its_end_is_an_error() {
+    let mut b = Binlog::new("b.000001");
+    b.gtid(5, 0x0c, None);
+    b.table_map(1, "a", "t");
+    b.rows(1, false, 10);
+    b.xid();
+    let (rec, report) = run(&b, &Until::End, &ReplayOptions::default());
+    assert!(
+        matches!(report, Err(ReplayError::Malformed { pos, .. }) if pos == b.events[3].start),
+        "{report:?}"
+    );
+    assert!(!rec.log.iter().any(|s| s == "BEGIN"));
+    // A table map alone (no rows followed) is dropped with its transaction's end.
+    let mut b = Binlog::new("b.000001");
+    b.gtid(5, 0x0c, None);
+    b.query("a", "UPDATE t SET v = 1 WHERE 0");
+    b.table_map(1, "a", "t");
+    b.xid();
+    let (rec, report) = run(&b, &Until::End, &ReplayOptions::default());
+    assert_eq!(report.unwrap().transactions, 1);
+    assert!(!rec.log.iter().any(|s| s.starts_with("BINLOG")));
+}
