@@ -2,10 +2,13 @@
 //!
 //! [`wire`] is the replica's connection, [`event`] reads events as bytes, [`index`] describes
 //! the archived files, and [`archive`] follows the server and keeps its files (`mybak binlog`).
+//! [`source`] reads them back in order and [`replay`] applies them to a server (point-in-time
+//! recovery); [`retain`] says which a prune keeps.
 
 pub mod archive;
 pub mod event;
 pub mod index;
+pub mod replay;
 pub mod retain;
 mod seal;
 pub mod source;
