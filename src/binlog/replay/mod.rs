@@ -142,6 +142,39 @@ where
     Ok(report)
 }
 
+/// Reads `events` as [`replay`] would and reports what it would apply, without a server: the
+/// plan of `restore --until --dry-run`, and the proof that the stop point is in the archive
+/// before anything is restored. Errors in the events are found as a replay would find them.
+pub fn survey<E>(
+    events: impl IntoIterator<Item = Result<RawEvent, E>>,
+    until: &Until,
+    options: &ReplayOptions,
+) -> Result<ReplayReport, ReplayError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    check_options(options)?;
+    let chunk = options.max_statement_bytes.max(1024);
+    Run::new(until, options, chunk).all(events, &mut Survey)
+}
+
+/// The sink of [`survey`]: takes every statement, runs none.
+struct Survey;
+
+impl Apply for Survey {
+    fn run(&mut self, _file: &str, _stmt: &Stmt) -> Result<(), ReplayError> {
+        Ok(())
+    }
+
+    fn abort(&mut self, _xid: Option<&Xid>) {}
+}
+
+impl status::Collations for Survey {
+    fn names(&mut self, _id: u32) -> Result<(String, String), String> {
+        Ok(("binary".into(), "binary".into()))
+    }
+}
+
 fn check_options(options: &ReplayOptions) -> Result<(), ReplayError> {
     let spec = options.databases.spec();
     if !spec.tables.is_empty() || !spec.exclude_tables.is_empty() {
