@@ -1,9 +1,11 @@
 //! The binary log: archiving a server's binlog and replaying it for point-in-time recovery.
 //!
 //! [`wire`] is the replica's connection, [`event`] reads events as bytes, [`index`] describes
-//! the archived files, and [`archive`] follows the server and keeps its files (`mybak binlog`).
+//! the archived files, [`archive`] follows the server and keeps its files (`mybak binlog`), and
+//! [`check`] judges the chain of archived files and the dumps that rely on it (`mybak verify`).
 
 pub mod archive;
+pub mod check;
 pub mod event;
 pub mod index;
 mod seal;
