@@ -67,11 +67,8 @@ pub fn check_chain(
                 reason: format!("{} is damaged", stored_name(link.file)),
             });
         }
-        if let Some(p) = continuity(link, next, links.get(at + 1)) {
-            breaks.push(Break {
-                at,
-                reason: p.message.clone(),
-            });
+        if let Some((p, reason)) = continuity(link, next, links.get(at + 1)) {
+            breaks.push(Break { at, reason });
             problems.push(p);
         }
     }
@@ -89,45 +86,54 @@ pub fn check_chain(
     problems
 }
 
-/// What is wrong between `link` and the file after it (`next`; `next_link` when archived).
+/// What is wrong between `link` and the file after it (`next`; `next_link` when archived): the
+/// problem, and the reason in short for the dumps it strands.
 fn continuity(
     link: &Link<'_>,
     next: Option<&str>,
     next_link: Option<&Link<'_>>,
-) -> Option<Problem> {
+) -> Option<(Problem, String)> {
     let entry = link.entry?;
     let a = link.file;
-    let problem = |message: String| {
-        Some(Problem {
+    let problem = |short: String, detail: &str| {
+        let p = Problem {
             path: entry_name(a),
-            message,
-        })
+            message: format!("{short}: {detail}"),
+        };
+        Some((p, short))
     };
     let purged = "the rest of it was purged on the server before it was archived";
     match (entry.ending, next) {
-        (Ending::Purged, Some(b)) => return problem(format!("gap between {a} and {b}: {purged}")),
-        (Ending::Purged, None) => return problem(format!("gap after {a}: {purged}")),
+        (Ending::Purged, Some(b)) => return problem(format!("gap between {a} and {b}"), purged),
+        (Ending::Purged, None) => return problem(format!("gap after {a}"), purged),
         (_, None) => return None,
         (_, Some(b)) if entry.next.as_deref() != Some(b) => {
             let said = match &entry.next {
                 Some(n) => format!("{a} is followed by {n} on the server"),
                 None => format!("its index entry names no file after {a}"),
             };
-            return problem(format!("gap between {a} and {b}: {said}"));
+            return problem(format!("gap between {a} and {b}"), &said);
         }
         _ => {}
     }
     let b = next_link?;
     let start = &b.entry?.gtid_start;
     let end = &entry.gtid_end;
-    (!start.is_empty() && !end.is_empty() && start != end).then(|| Problem {
+    if start.is_empty() || end.is_empty() || start == end {
+        return None;
+    }
+    let p = Problem {
         path: entry_name(b.file),
         message: format!(
             "the GTID state at the start of {} ({start}) differs from the one at the end of {a} \
              ({end}): transactions are missing or doubled between them",
             b.file
         ),
-    })
+    };
+    Some((
+        p,
+        format!("the GTID state changes between {a} and {}", b.file),
+    ))
 }
 
 /// Why `dump` cannot be rolled forward to the end of the chain, if it cannot.

@@ -201,7 +201,7 @@ fn chains_and_dumps() {
             dumps: &[1],
             want: &[
                 "bin.000002.json: the GTID state at the start of bin.000002 (0-1-7) differs from the one at the end of bin.000001 (0-1-2)",
-                "d1: point-in-time recovery from dump d1 is impossible: the GTID state",
+                "d1: point-in-time recovery from dump d1 is impossible: the GTID state changes between bin.000001 and bin.000002",
             ],
         },
         Case {
