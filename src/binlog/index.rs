@@ -56,6 +56,18 @@ pub enum Ending {
     Purged,
 }
 
+impl Ending {
+    /// The word the index entry uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Rotate => "rotate",
+            Ending::Stop => "stop",
+            Ending::Cut => "cut",
+            Ending::Purged => "purged",
+        }
+    }
+}
+
 /// One archived binlog file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileEntry {

@@ -13,6 +13,7 @@ mod spool;
 pub mod wire;
 
 pub use archive::{archive, ArchiveObserver, ArchiveSettings};
+pub use spool::OPEN_SUFFIX;
 
 /// The name of a server's archive directory (`ROOT/binlog/<name>`), which dumps record too:
 /// `server_uuid` on MySQL, `server_id` on MariaDB (which has no uuid).
