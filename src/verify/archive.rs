@@ -456,3 +456,31 @@ fn dump_starts(root: &dyn Storage, archive: &str) -> Result<Vec<Start>> {
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::storage::local::LocalStorage;
+
+    #[test]
+    fn an_archive_is_recognised_by_its_parent_and_its_entries() {
+        let root = tempfile::tempdir().unwrap();
+        let recognised = |rel: &str| {
+            let path = root.path().join(rel);
+            let storage = LocalStorage::new(&path, Default::default());
+            archive_name(&Location::Local(path), &storage)
+        };
+        let dir = root.path().join("binlog/1");
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(recognised("binlog/1"), None, "no index entries yet");
+        std::fs::write(dir.join("mariadb-bin.000001.json"), "{}").unwrap();
+        assert_eq!(recognised("binlog/1").as_deref(), Some("1"));
+        assert_eq!(recognised("binlog/1/.").as_deref(), Some("1"));
+        std::fs::write(dir.join(MANIFEST_FILE), "{}").unwrap();
+        assert_eq!(recognised("binlog/1"), None, "a dump directory");
+        let other = root.path().join("dumps/1");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("mariadb-bin.000001.json"), "{}").unwrap();
+        assert_eq!(recognised("dumps/1"), None, "not below binlog/");
+    }
+}
