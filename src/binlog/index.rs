@@ -56,6 +56,18 @@ pub enum Ending {
     Purged,
 }
 
+impl Ending {
+    /// The word the index entry uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Rotate => "rotate",
+            Ending::Stop => "stop",
+            Ending::Cut => "cut",
+            Ending::Purged => "purged",
+        }
+    }
+}
+
 /// One archived binlog file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileEntry {
@@ -187,6 +199,18 @@ pub fn read_entries(
     storage: &dyn Storage,
     dir: &str,
 ) -> std::io::Result<Vec<Result<FileEntry, (String, String)>>> {
+    Ok(read_named_entries(storage, dir)?
+        .into_iter()
+        .map(|(name, entry)| entry.map_err(|message| (entry_name(&name), message)))
+        .collect())
+}
+
+/// The index entries of the archive in `dir`, in binlog order, each with the file name its
+/// entry's name gives (`NAME` of `NAME.json`) and the entry or why it cannot be read.
+pub fn read_named_entries(
+    storage: &dyn Storage,
+    dir: &str,
+) -> std::io::Result<Vec<(String, Result<FileEntry, String>)>> {
     let listing = match storage.list(dir) {
         Ok(listing) => listing,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -202,11 +226,11 @@ pub fn read_entries(
         .into_iter()
         .map(|name| {
             let rel = join(dir, &entry_name(&name));
-            storage
+            let entry = storage
                 .read_small(&rel, ENTRY_LIMIT)
                 .map_err(|e| e.to_string())
-                .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-                .map_err(|message| (entry_name(&name), message))
+                .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()));
+            (name, entry)
         })
         .collect())
 }

@@ -3,9 +3,11 @@
 //! [`wire`] is the replica's connection, [`event`] reads events as bytes, [`index`] describes
 //! the archived files, and [`archive`] follows the server and keeps its files (`mybak binlog`).
 //! [`source`] reads them back in order and [`replay`] applies them to a server (point-in-time
-//! recovery); [`retain`] says which a prune keeps.
+//! recovery); [`retain`] says which a prune keeps, [`check`] judges the chain of archived files
+//! and the dumps that rely on it (`mybak verify`).
 
 pub mod archive;
+pub mod check;
 pub mod event;
 pub mod index;
 pub mod replay;
@@ -16,6 +18,7 @@ mod spool;
 pub mod wire;
 
 pub use archive::{archive, ArchiveObserver, ArchiveSettings};
+pub use spool::OPEN_SUFFIX;
 
 /// The name of a server's archive directory (`ROOT/binlog/<name>`), which dumps record too:
 /// `server_uuid` on MySQL, `server_id` on MariaDB (which has no uuid).

@@ -1,5 +1,7 @@
-//! `mybak verify`: proves a dump is whole and readable offline, and restorable on a scratch server.
+//! `mybak verify`: proves a dump is whole and readable offline, and restorable on a scratch server;
+//! [`archive`] does the same for a binlog archive directory.
 
+pub mod archive;
 mod contents;
 pub mod files;
 mod restore_test;

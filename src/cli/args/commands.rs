@@ -264,7 +264,7 @@ pub struct VerifyArgs {
     /// Print help.
     #[arg(long = "help", action = clap::ArgAction::Help)]
     pub help: Option<bool>,
-    /// The dump directory.
+    /// The dump directory, or a binlog archive directory (ROOT/binlog/<server>).
     pub dir: PathBuf,
     /// Also restore the dump on a scratch server (connection options below) under temporary
     /// names and compare every table with the fingerprint recorded at dump time.

@@ -75,9 +75,18 @@ dump is restored on the given server under temporary names and every table compa
 fingerprint taken at dump time. Exit 0: no problem; 1: problems (each printed); 2: the dump
 cannot be opened or the server reached.
 
+A binlog archive directory (ROOT/binlog/<server>, as mybak binlog writes it) is verified
+offline too: each archived file's stored size and SHA-256, decompressed the server's size and
+SHA-256, every event's length and CRC32, and how it ends, all as its index entry NAME.json says;
+that each file names the next (a missing or purged file is a gap) and the GTID state carries on;
+and that every dump of ROOT taken from that server can be rolled forward from its binlog
+position to the newest file. The file being received (NAME.open) is scanned and reported, not
+counted as a problem.
+
 Examples:
   mybak verify /db_backups/2026-11-26T00-00-00
   mybak verify DUMP --json
+  mybak verify /db_backups/binlog/1
   mybak verify DUMP --restore-test -h scratch-db -u verifier";
 
 /// Shown after `mybak prune --help`.

@@ -1,10 +1,11 @@
-//! `mybak verify`.
+//! `mybak verify`: of a dump directory, or of a binlog archive directory (`ROOT/binlog/<server>`).
 
 use anyhow::Context;
 use log::Level;
 
-use mybak::store::Location;
+use mybak::store::{Location, S3Settings, Storage};
 use mybak::summary::{Command, RunStatus, Summary};
+use mybak::verify::archive::{archive_name, check_archive};
 use mybak::verify::RestoreTestSettings;
 
 use super::restore::job_of;
@@ -19,6 +20,17 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
     ctx.reporter.state.set_dump_dir(args.dir.clone());
     ctx.reporter.set_job(job_of(&args.dir));
     let s3 = ctx.config.s3.clone().settings()?;
+    let location = Location::from_path(&args.dir)?;
+    let dump = location.open(Default::default(), &s3)?;
+    if let Some(name) = archive_name(&location, dump.as_ref()) {
+        if settings.restore_test {
+            anyhow::bail!(
+                "{}: a binlog archive, not a dump: --restore-test restores dumps only",
+                args.dir.display()
+            );
+        }
+        return run_archive(&location, &name, dump.as_ref(), settings.json, &s3, ctx);
+    }
     let test = if settings.restore_test {
         Some(RestoreTestSettings {
             conn: ctx.conn(&args.conn)?,
@@ -31,7 +43,6 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
     } else {
         None
     };
-    let dump = Location::from_path(&args.dir)?.open(Default::default(), &s3)?;
     let (manifest, mut report) = mybak::verify::offline(
         dump.as_ref(),
         settings.identities.as_deref(),
@@ -81,6 +92,54 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
         ("files", report.files as u64),
         ("statements", report.statements),
         ("tables_compared", report.tables_compared as u64),
+    ];
+    Ok((s, if ok { EXIT_OK } else { EXIT_PARTIAL }))
+}
+
+/// Verifies the binlog archive `name` at `location` (opened as `archive`) and the dumps of its
+/// output root, two levels up.
+fn run_archive(
+    location: &Location,
+    name: &str,
+    archive: &dyn Storage,
+    json: bool,
+    s3: &S3Settings,
+    ctx: &Ctx,
+) -> Outcome {
+    let root = location
+        .resolved()
+        .parent()
+        .and_then(|binlog| binlog.parent())
+        .with_context(|| format!("{location}: no output root above the archive"))?
+        .open(Default::default(), s3)?;
+    let report = check_archive(archive, name, root.as_ref())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    for note in &report.notes {
+        ctx.reporter.logging.report(Level::Info, "info", note);
+    }
+    for p in &report.problems {
+        ctx.reporter
+            .logging
+            .report(Level::Error, "problem", &p.to_string());
+    }
+    let ok = report.ok();
+    let mut s = Summary::new(
+        Command::Verify,
+        if ok {
+            RunStatus::Ok
+        } else {
+            RunStatus::Damaged
+        },
+    );
+    s.bytes = report.bytes;
+    s.failed = report.problems.len() as u64;
+    s.seconds = ctx.reporter.clock.elapsed().as_secs_f64();
+    s.extra = vec![
+        ("files", report.files as u64),
+        ("events", report.events),
+        ("dumps", report.dumps as u64),
     ];
     Ok((s, if ok { EXIT_OK } else { EXIT_PARTIAL }))
 }

@@ -119,6 +119,38 @@ impl Location {
         }
     }
 
+    /// The location one level up; `None` at the top (`/`, a bucket's root). A relative local
+    /// path goes up lexically: [`resolved`](Self::resolved) first for `.` and `..`.
+    pub fn parent(&self) -> Option<Location> {
+        match self {
+            Location::Local(p) => p
+                .parent()
+                .map(|up| Location::Local(up.to_path_buf()))
+                .filter(|up| !matches!(up, Location::Local(p) if p.as_os_str().is_empty())),
+            Location::S3 { .. } if self.name().is_none() => None,
+            Location::S3 { bucket, prefix } => Some(Location::S3 {
+                bucket: bucket.clone(),
+                prefix: prefix
+                    .rsplit_once('/')
+                    .map(|(up, _)| up.to_string())
+                    .unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// A local path made absolute, with `.`, `..` and symbolic links resolved when it exists;
+    /// an S3 location as it is.
+    pub fn resolved(&self) -> Location {
+        match self {
+            Location::Local(p) => Location::Local(
+                p.canonicalize()
+                    .or_else(|_| std::path::absolute(p))
+                    .unwrap_or_else(|_| p.clone()),
+            ),
+            s3 => s3.clone(),
+        }
+    }
+
     /// Whether this is object storage.
     pub fn is_remote(&self) -> bool {
         matches!(self, Location::S3 { .. })
@@ -192,6 +224,30 @@ mod tests {
             let e = Location::parse(text).unwrap_err().to_string();
             assert!(e.starts_with(text) && !e.contains('\n'), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn parents_go_up_one_level() {
+        let up = |text: &str| {
+            Location::parse(text)
+                .unwrap()
+                .parent()
+                .map(|l| l.to_string())
+        };
+        assert_eq!(up("/r/binlog/1").as_deref(), Some("/r/binlog"));
+        assert_eq!(up("/").as_deref(), None);
+        assert_eq!(up("binlog").as_deref(), None);
+        assert_eq!(
+            up("s3://b-1/a/binlog/1").as_deref(),
+            Some("s3://b-1/a/binlog")
+        );
+        assert_eq!(up("s3://b-1/binlog").as_deref(), Some("s3://b-1"));
+        assert_eq!(up("s3://b-1").as_deref(), None);
+        let here = Location::parse(".").unwrap().resolved();
+        assert_eq!(
+            here,
+            Location::Local(std::env::current_dir().unwrap().canonicalize().unwrap())
+        );
     }
 
     #[test]
