@@ -84,6 +84,9 @@ pub enum BinlogError {
          across the gap is impossible: take a new dump)"
     )]
     Gap { missing: String, oldest: String },
+    /// Replaying archived events failed (or, surveyed, would fail).
+    #[error("binlog replay: {0}")]
+    Replay(#[from] replay::ReplayError),
     /// A file of the archive or the spool is not what it should be.
     #[error("{path}: {message}")]
     Archive { path: String, message: String },

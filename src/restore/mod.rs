@@ -6,6 +6,7 @@ mod huge;
 pub mod load;
 pub mod rewrite;
 mod schema;
+pub mod until;
 pub mod users;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -187,10 +187,22 @@ pub struct RestoreArgs {
     /// Print help.
     #[arg(long = "help", action = clap::ArgAction::Help)]
     pub help: Option<bool>,
-    /// The dump directory.
+    /// The dump directory; with --until, the output root (its dumps and binlog/ archive).
     pub dir: PathBuf,
     #[command(flatten)]
     pub conn: ConnArgs,
+    /// Point-in-time recovery: restore the newest complete dump taken before TARGET, then replay
+    /// the archived binlog up to it. TARGET is a local time (2026-12-04 14:32:05, or RFC 3339
+    /// with an offset), a GTID (0-1-4711) or FILE:POS (mariadb-bin.000042:1234).
+    #[arg(long, value_name = "TARGET", help_heading = "Point in time")]
+    pub until: Option<String>,
+    /// With --until: apply the transaction at TARGET too (default: stop just before it).
+    #[arg(long, requires = "until", help_heading = "Point in time")]
+    pub inclusive: bool,
+    /// With --until: print the plan (which dump, which binlog files, how many transactions and
+    /// events) and change nothing.
+    #[arg(long, short = 'n', requires = "until", help_heading = "Point in time")]
+    pub dry_run: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     /// Restore database FROM under the name TO (repeatable).

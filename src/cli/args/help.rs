@@ -62,11 +62,20 @@ exist on the target stop the restore before anything is sent (--users=fail, the 
 they are (--users=skip) or are dropped and recreated from the dump (--users=replace). Exit 0 when
 all was restored, 1 when something failed, 2 when nothing was sent.
 
+With --until TARGET the argument is the output root: the newest complete dump taken before TARGET
+is restored, then the binlog archived by mybak binlog (ROOT/binlog/<server>) is replayed from the
+dump's position up to TARGET, whole transactions only, stopping just before the transaction at
+TARGET (--inclusive: just after it). Before anything is sent, the archive must be seen to reach
+TARGET; --dry-run shows that plan. --databases and --rename-database apply to the replay too
+(rows by their table's database, statements by their default database).
+
 Examples:
   mybak restore /db_backups/2026-11-26T00-00-00 --threads 4
   mybak restore DUMP --databases shop --rename-database shop=shop_copy
   mybak restore DUMP --defer-indexes --no-binlog --drop-existing
-  mybak restore DUMP --users=skip";
+  mybak restore DUMP --users=skip
+  mybak restore /db_backups --until '2026-12-04 14:32:05' --dry-run
+  mybak restore /db_backups --until 0-1-4711 --drop-existing";
 
 /// Shown after `mybak verify --help`.
 pub const VERIFY: &str = "\

@@ -11,6 +11,8 @@ use crate::cli::args::RestoreArgs;
 use crate::cli::bars::Unit;
 use crate::cli::{EXIT_OK, EXIT_PARTIAL};
 
+mod until;
+
 /// Runs `mybak restore`.
 pub fn run(args: RestoreArgs, ctx: &Ctx) -> Outcome {
     let mut settings = RestoreSettings::default();
@@ -22,6 +24,9 @@ pub fn run(args: RestoreArgs, ctx: &Ctx) -> Outcome {
     ctx.reporter.state.set_dump_dir(args.dir.clone());
     ctx.reporter.set_job(job_of(&args.dir));
     settings.conn = ctx.conn(&args.conn)?;
+    if let Some(target) = &args.until {
+        return until::run(&args, target, settings, ctx);
+    }
     let outcome = ctx
         .tracked(Unit::Bytes, |p| mybak::restore::run(&settings, p))
         .context("restore failed")?;
@@ -33,6 +38,13 @@ pub fn run(args: RestoreArgs, ctx: &Ctx) -> Outcome {
             .logging
             .report(Level::Error, "failed", &f.to_string());
     }
+    let s = summary(&outcome);
+    let ok = outcome.failures.is_empty();
+    Ok((s, if ok { EXIT_OK } else { EXIT_PARTIAL }))
+}
+
+/// The summary of a restore.
+fn summary(outcome: &mybak::restore::RestoreOutcome) -> Summary {
     let ok = outcome.failures.is_empty();
     let mut s = Summary::new(
         Command::Restore,
@@ -49,7 +61,7 @@ pub fn run(args: RestoreArgs, ctx: &Ctx) -> Outcome {
     s.sql_bytes = outcome.sql_bytes;
     s.failed = outcome.failures.len() as u64;
     s.seconds = outcome.elapsed.as_secs_f64();
-    Ok((s, if ok { EXIT_OK } else { EXIT_PARTIAL }))
+    s
 }
 
 /// The default metrics job of a command reading dump `dir`: its output root.
