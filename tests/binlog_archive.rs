@@ -367,3 +367,38 @@ fn an_archive_on_object_storage_is_byte_identical_too() {
         "{keys:?}"
     );
 }
+
+#[test]
+fn a_silent_link_is_noticed_and_the_archiver_reconnects() {
+    let server = Server::start_new();
+    let root = tempfile::tempdir().unwrap();
+    let log = root.path().join("archiver.log");
+    let db = unique_name("silent");
+    workload(&server, &db, 1);
+    let mut archiver = follow(&server, root.path(), &log);
+    server.exec("FLUSH BINARY LOGS");
+    wait_for("the first file", &log, || caught_up(&server, root.path()));
+    // The server stops answering (SIGSTOP) but keeps the connection open: only the missing
+    // heartbeats tell.
+    server.pause();
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("not even a heartbeat")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the silence went unnoticed:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    server.resume();
+    workload(&server, &db, 2);
+    server.exec("FLUSH BINARY LOGS");
+    wait_for("the files written after", &log, || {
+        caught_up(&server, root.path())
+    });
+    assert_eq!(sigterm(&mut archiver), 0);
+    assert_identical(&server, root.path());
+}

@@ -38,7 +38,7 @@ pub struct ArchiveSettings {
     /// The server id this replica announces (it must differ from every other replica's).
     pub replica_id: u32,
     /// How often the server sends a heartbeat when it has nothing to send; a link silent for
-    /// twice as long (plus 10 s) is taken as dead.
+    /// three times as long (5 s at least) is taken as dead.
     pub heartbeat: Duration,
     /// Catch up and exit instead of following the server.
     pub once: bool,
@@ -321,7 +321,7 @@ impl Archiver<'_> {
         )?;
         conn.set_read_timeout(Duration::from_secs(1))?;
         observer.connected(&start.file, start.pos);
-        let silence = self.settings.heartbeat * 2 + Duration::from_secs(10);
+        let silence = (self.settings.heartbeat * 3).max(Duration::from_secs(5));
         let mut heard = Instant::now();
         loop {
             if self.settings.stop.load(Ordering::Relaxed) {

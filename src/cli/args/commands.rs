@@ -378,7 +378,7 @@ pub struct BinlogArgs {
     #[arg(long, value_name = "ID")]
     pub replica_server_id: Option<u32>,
     /// How often the server sends a heartbeat when idle, e.g. 15 or 30s (default 15s); a link
-    /// silent for twice as long (plus 10 s) is reconnected.
+    /// silent for three times as long (5 s at least) is reconnected.
     #[arg(long, value_name = "SPAN")]
     pub heartbeat: Option<Span>,
     /// The binlog file an empty archive starts with (default: the oldest the server has).
