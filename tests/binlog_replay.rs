@@ -9,8 +9,10 @@ use common::client::run_stock_client;
 use common::compare::compare_databases_renamed;
 use common::{assert_same_databases, unique_name, Server, ServerOptions};
 use mybak::binlog::replay::{
-    events_in, replay, RawEvent, ReplayError, ReplayOptions, ReplayReport, Target, Until,
+    replay, RawEvent, ReplayError, ReplayOptions, ReplayReport, Target, Until,
 };
+use mybak::binlog::source::file_events;
+use mybak::binlog::BinlogError;
 use mybak::filter::{Filter, FilterSpec};
 use mybak::restore::rewrite::Rename;
 
@@ -37,7 +39,7 @@ fn events_since(server: &Server, from: &Pos) -> Vec<RawEvent> {
     for file in files.iter().skip_while(|f| **f != from.0) {
         let data = std::fs::read(server.datadir().join(file)).unwrap();
         let start = if *file == from.0 { from.1 } else { 4 };
-        out.extend(events_in(file, &data, start).map(|e| e.unwrap()));
+        out.extend(file_events(file, &data[..], start, false).map(|e| e.unwrap()));
     }
     out
 }
@@ -617,9 +619,16 @@ fn truncated_and_garbage_input_is_an_error_not_a_panic() {
     let file = &events[0].file;
     let data = std::fs::read(src.datadir().join(file)).unwrap();
     let end = events[rows[20]].start as usize + 10;
-    let mut read = events_in(file, &data[..end], events[1].start);
+    let mut read = file_events(file, &data[..end], events[1].start, false);
     let err = read.find_map(|e| e.err()).unwrap();
-    assert!(matches!(err, ReplayError::Malformed { pos, .. } if pos == events[rows[20]].start));
+    assert!(matches!(err, BinlogError::Event { pos, .. } if pos == events[rows[20]].start));
+    // Being written, the same file just ends before the cut event.
+    let read: Vec<_> = file_events(file, &data[..end], events[1].start, true).collect();
+    assert!(read.iter().all(|e| e.is_ok()));
+    assert_eq!(
+        read.last().unwrap().as_ref().unwrap().end,
+        events[rows[20]].start
+    );
     // Garbage of every length instead of an event, and events cut short.
     let mut garbage = Vec::new();
     for len in [0, 1, 18, 19, 23, 60, 200] {

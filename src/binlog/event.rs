@@ -129,18 +129,7 @@ impl<'a> Event<'a> {
             return false;
         };
         let (data, crc) = self.bytes.split_at(split);
-        let sum = if self.header.kind == kind::FORMAT_DESCRIPTION
-            && self.header.flags & FLAG_BINLOG_IN_USE != 0
-        {
-            // The server sets the in-use flag of a file it has open after computing the
-            // checksum, which is over the event with the flag clear.
-            let mut clear = data.to_vec();
-            clear[FLAGS_OFFSET] &= !(FLAG_BINLOG_IN_USE as u8);
-            crc32fast::hash(&clear)
-        } else {
-            crc32fast::hash(data)
-        };
-        u32_at(crc, 0) == Some(sum)
+        u32_at(crc, 0) == Some(checksum_of(data))
     }
 
     /// The body after the header, without the trailing checksum when `checksum` is on.
@@ -151,6 +140,23 @@ impl<'a> Event<'a> {
             .saturating_sub(if checksum { 4 } else { 0 });
         self.bytes.get(HEADER_LEN..end).unwrap_or_default()
     }
+}
+
+/// The CRC32 the server computes for an event: over `data`, everything but the checksum itself,
+/// with a format description's in-use flag clear (the server sets the flag on a file it has open
+/// after computing the checksum).
+pub fn checksum_of(data: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    match data.get(..HEADER_LEN) {
+        Some(head) if head[4] == kind::FORMAT_DESCRIPTION => {
+            let mut head: [u8; HEADER_LEN] = head.try_into().unwrap_or([0; HEADER_LEN]);
+            head[FLAGS_OFFSET] &= !(FLAG_BINLOG_IN_USE as u8);
+            hasher.update(&head);
+            hasher.update(&data[HEADER_LEN..]);
+        }
+        _ => hasher.update(data),
+    }
+    hasher.finalize()
 }
 
 /// Whether events of a format description carry a CRC32: the algorithm byte sits before the
@@ -172,11 +178,19 @@ pub fn rotate_target(event: &Event<'_>, checksum: bool) -> Option<(String, u64)>
     (!name.is_empty()).then(|| (name.to_string(), pos))
 }
 
-/// A global transaction id: MariaDB's `domain-server-seq`, or MySQL's `uuid:gno`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A global transaction id: MariaDB's `domain-server-sequence` or MySQL's `uuid[:tag]:number`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Gtid {
-    MariaDb { domain: u32, server: u32, seq: u64 },
-    MySql { uuid: [u8; 16], gno: u64 },
+    MariaDb {
+        domain: u32,
+        server: u32,
+        seq: u64,
+    },
+    MySql {
+        sid: [u8; 16],
+        tag: Option<String>,
+        gno: u64,
+    },
 }
 
 impl fmt::Display for Gtid {
@@ -187,12 +201,15 @@ impl fmt::Display for Gtid {
                 server,
                 seq,
             } => write!(f, "{domain}-{server}-{seq}"),
-            Gtid::MySql { uuid, gno } => {
-                for (i, b) in uuid.iter().enumerate() {
+            Gtid::MySql { sid, tag, gno } => {
+                for (i, b) in sid.iter().enumerate() {
                     if matches!(i, 4 | 6 | 8 | 10) {
                         f.write_str("-")?;
                     }
                     write!(f, "{b:02x}")?;
+                }
+                if let Some(tag) = tag {
+                    write!(f, ":{tag}")?;
                 }
                 write!(f, ":{gno}")
             }
@@ -218,10 +235,17 @@ pub fn gtid_of(event: &Event<'_>, checksum: bool) -> Option<(Gtid, Option<bool>)
             Some((gtid, Some(flags & MARIADB_GTID_STANDALONE != 0)))
         }
         kind::MYSQL_GTID | kind::MYSQL_ANONYMOUS_GTID => {
-            let mut uuid = [0u8; 16];
-            uuid.copy_from_slice(body.get(1..17)?);
+            let mut sid = [0u8; 16];
+            sid.copy_from_slice(body.get(1..17)?);
             let gno = u64_at(body, 17)?;
-            Some((Gtid::MySql { uuid, gno }, None))
+            Some((
+                Gtid::MySql {
+                    sid,
+                    tag: None,
+                    gno,
+                },
+                None,
+            ))
         }
         _ => None,
     }

@@ -97,6 +97,36 @@ pub struct FileEntry {
     pub archived_at: DateTime<Utc>,
 }
 
+#[cfg(test)]
+impl FileEntry {
+    /// An entry of file `file` followed by `next` (ended by a rotate; `None`: purged), for tests.
+    pub(crate) fn sample(file: &str, next: Option<&str>) -> FileEntry {
+        FileEntry {
+            file: file.to_string(),
+            size: 100,
+            sha256: String::new(),
+            stored: stored_name(file),
+            stored_size: 10,
+            stored_sha256: String::new(),
+            events: 1,
+            transactions: 0,
+            first_time: DateTime::default(),
+            last_time: DateTime::default(),
+            gtid_start: GtidState::default(),
+            gtid_end: GtidState::default(),
+            first_gtid: None,
+            last_gtid: None,
+            next: next.map(str::to_string),
+            ending: if next.is_some() {
+                Ending::Rotate
+            } else {
+                Ending::Purged
+            },
+            archived_at: DateTime::default(),
+        }
+    }
+}
+
 /// A GTID state: the last sequence number per MariaDB domain and server
 /// (`0-1-5,0-2-9`), as a GTID list event gives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

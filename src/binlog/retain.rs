@@ -69,28 +69,9 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::binlog::index::{Ending, GtidState};
 
     fn entry(file: &str) -> FileEntry {
-        FileEntry {
-            file: file.to_string(),
-            size: 100,
-            sha256: String::new(),
-            stored: format!("{file}.zst"),
-            stored_size: 10,
-            stored_sha256: String::new(),
-            events: 1,
-            transactions: 0,
-            first_time: chrono::DateTime::default(),
-            last_time: chrono::DateTime::default(),
-            gtid_start: GtidState::default(),
-            gtid_end: GtidState::default(),
-            first_gtid: None,
-            last_gtid: None,
-            next: None,
-            ending: Ending::Rotate,
-            archived_at: chrono::DateTime::default(),
-        }
+        FileEntry::sample(file, Some("next"))
     }
 
     fn dump(name: &str, file: &str, archive: Option<&str>) -> KeptDump {

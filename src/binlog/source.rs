@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::event::{EventReader, Header, Next};
 use super::index::{self, binlog_order, FileEntry};
+use super::replay::RawEvent;
 use super::spool::OPEN_SUFFIX;
 use super::BinlogError;
 use crate::error::{Error, Result};
@@ -114,62 +115,95 @@ pub fn files_from(storage: &dyn Storage, dir: &str, from: &str) -> Result<Vec<So
     })
 }
 
-/// One event read from the archive: its file, start and end position, bytes.
-pub type SourceEvent = (String, u64, u64, Vec<u8>);
+/// The events of one binlog file read from `reader`: its format description, then the events
+/// from position `from` on (at an event's start). Every event is checked (length, CRC32) on the
+/// way. A file cut inside an event ends there when `open` (a file being written), and is an
+/// error otherwise.
+pub fn file_events<'a, R: Read + 'a>(
+    name: &str,
+    reader: R,
+    from: u64,
+    open: bool,
+) -> impl Iterator<Item = std::result::Result<RawEvent, BinlogError>> + 'a {
+    let name = name.to_string();
+    let (mut reader, mut failed) = match EventReader::start(reader) {
+        Ok(Some(r)) => (Some(r), None),
+        Ok(None) => (None, Some(event_error(&name, 0, "empty file".into()))),
+        Err(e) => (None, Some(event_error(&name, 0, e.to_string()))),
+    };
+    let mut first = true;
+    let mut done = false;
+    std::iter::from_fn(move || loop {
+        if let Some(e) = failed.take() {
+            done = true;
+            return Some(Err(e));
+        }
+        if done {
+            return None;
+        }
+        let r = reader.as_mut()?;
+        let start = r.position();
+        match r.next_event() {
+            Ok(Next::Event(bytes)) => {
+                let is_format = std::mem::take(&mut first);
+                if is_format || start >= from {
+                    let end = r.position();
+                    let file = name.clone();
+                    return Some(Ok(RawEvent {
+                        file,
+                        start,
+                        end,
+                        bytes,
+                    }));
+                }
+            }
+            Ok(Next::End) => return None,
+            Ok(Next::Cut) if open => return None,
+            Ok(Next::Cut) => {
+                done = true;
+                return Some(Err(event_error(
+                    &name,
+                    start,
+                    "the file ends inside an event".into(),
+                )));
+            }
+            Err(e) => {
+                done = true;
+                return Some(Err(event_error(&name, start, e.to_string())));
+            }
+        }
+    })
+}
+
+fn event_error(file: &str, pos: u64, message: String) -> BinlogError {
+    BinlogError::Event {
+        file: file.to_string(),
+        pos,
+        message,
+    }
+}
 
 /// The events of `files` in order: each file's format description, then (first file only) the
-/// events from position `start` on. An archived file is checked against its entry as it is read
-/// (size); a damaged file is an error naming it. The open file is read up to its last whole
-/// event.
+/// events from position `start` on. The open file is read up to its last whole event.
 pub fn events<'a>(
     storage: &'a dyn Storage,
     dir: &'a str,
     files: &'a [SourceFile],
     start: u64,
-) -> impl Iterator<Item = Result<SourceEvent>> + 'a {
-    let mut index = 0usize;
-    let mut current: Option<(EventReader<Box<dyn Read + Send + 'a>>, bool)> = None;
-    let mut failed = false;
-    std::iter::from_fn(move || loop {
-        if failed {
-            return None;
-        }
-        let file = files.get(index)?;
-        let name = file.name().to_string();
-        if current.is_none() {
-            match open_file(storage, dir, file) {
-                Ok(reader) => current = Some((reader, true)),
-                Err(e) => {
-                    failed = true;
-                    return Some(Err(e));
-                }
+) -> impl Iterator<Item = Result<RawEvent>> + 'a {
+    files.iter().enumerate().flat_map(move |(i, file)| {
+        let from = if i == 0 { start } else { 4 };
+        let opened = open_file(storage, dir, file);
+        let (events, failed): (Box<dyn Iterator<Item = Result<RawEvent>>>, _) = match opened {
+            Ok(reader) => {
+                let open = matches!(file, SourceFile::Open { .. });
+                let it =
+                    file_events(file.name(), reader, from, open).map(|e| e.map_err(Error::from));
+                (Box::new(it), None)
             }
-        }
-        let (reader, first) = current.as_mut()?;
-        let pos = reader.position();
-        match reader.next_event() {
-            Ok(Next::Event(bytes)) => {
-                let end = reader.position();
-                let is_format = *first;
-                *first = false;
-                let skip = index == 0 && !is_format && pos < start;
-                if !skip {
-                    return Some(Ok((name, pos, end, bytes)));
-                }
-            }
-            Ok(Next::End) | Ok(Next::Cut) => {
-                current = None;
-                index += 1;
-            }
-            Err(e) => {
-                failed = true;
-                return Some(Err(BinlogError::Archive {
-                    path: storage.display(&join(dir, &name)).display().to_string(),
-                    message: e.to_string(),
-                }
-                .into()));
-            }
-        }
+            Err(e) => (Box::new(std::iter::empty()), Some(e)),
+        };
+        failed.map(Err).into_iter().chain(events)
     })
 }
 
@@ -177,29 +211,21 @@ fn open_file<'a>(
     storage: &'a dyn Storage,
     dir: &str,
     file: &SourceFile,
-) -> Result<EventReader<Box<dyn Read + Send + 'a>>> {
-    let (shown, reader): (String, Box<dyn Read + Send>) = match file {
+) -> Result<Box<dyn Read + Send + 'a>> {
+    let reader: Box<dyn Read + Send> = match file {
         SourceFile::Archived(entry) => {
             let rel = join(dir, &entry.stored);
             let shown = storage.display(&rel).display().to_string();
             let stored = storage
                 .open(&rel)
                 .map_err(|why| archive_error(&shown, why))?;
-            let decoder = zstd::Decoder::new(stored).map_err(|e| archive_error(&shown, e))?;
-            (shown, Box::new(decoder))
+            Box::new(zstd::Decoder::new(stored).map_err(|e| archive_error(&shown, e))?)
         }
         SourceFile::Open { path, .. } => {
-            let shown = path.display().to_string();
-            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            (shown, Box::new(f))
+            Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
         }
     };
-    let reader = EventReader::start(
-        Box::new(BufReader::with_capacity(1 << 20, reader)) as Box<dyn Read + Send>
-    )
-    .map_err(|e| archive_error(&shown, e))?
-    .ok_or_else(|| archive_error(&shown, "empty file"))?;
-    Ok(reader)
+    Ok(Box::new(BufReader::with_capacity(1 << 20, reader)))
 }
 
 fn archive_error(path: &str, message: impl ToString) -> Error {
@@ -230,32 +256,9 @@ pub fn last_event_time(files: &[SourceFile]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::binlog::index::{Ending, GtidState};
 
     fn entry(file: &str, next: Option<&str>) -> FileEntry {
-        FileEntry {
-            file: file.to_string(),
-            size: 100,
-            sha256: String::new(),
-            stored: format!("{file}.zst"),
-            stored_size: 10,
-            stored_sha256: String::new(),
-            events: 1,
-            transactions: 0,
-            first_time: chrono::DateTime::default(),
-            last_time: chrono::DateTime::default(),
-            gtid_start: GtidState::default(),
-            gtid_end: GtidState::default(),
-            first_gtid: None,
-            last_gtid: None,
-            next: next.map(str::to_string),
-            ending: if next.is_some() {
-                Ending::Rotate
-            } else {
-                Ending::Purged
-            },
-            archived_at: chrono::DateTime::default(),
-        }
+        FileEntry::sample(file, next)
     }
 
     fn names(files: &[SourceFile]) -> Vec<&str> {
@@ -279,6 +282,48 @@ mod tests {
         // The dump's file itself may be the one being received.
         let got = chain(&[], open, "b.000004").unwrap();
         assert_eq!(names(&got), ["b.000004"]);
+    }
+
+    #[test]
+    fn a_file_splits_into_checked_events_from_a_position() {
+        use crate::binlog::event::{kind, MAGIC};
+        let event = |k: u8, body: &[u8]| {
+            let mut e = vec![0u8; 19];
+            e[4] = k;
+            e[9..13].copy_from_slice(&((19 + body.len()) as u32).to_le_bytes());
+            e.extend_from_slice(body);
+            e
+        };
+        let fde = event(kind::FORMAT_DESCRIPTION, &[0; 60]);
+        let a = event(kind::XID, &[1; 8]);
+        let b = event(kind::XID, &[2; 8]);
+        let file = [&MAGIC[..], &fde, &a, &b].concat();
+        let starts = |from: u64, data: &[u8], open: bool| -> Vec<Result<u64, String>> {
+            file_events("b.000001", data, from, open)
+                .map(|e| e.map(|e| e.start).map_err(|e| e.to_string()))
+                .collect()
+        };
+        let fde_end = 4 + fde.len() as u64;
+        let b_start = fde_end + a.len() as u64;
+        assert_eq!(
+            starts(4, &file, false),
+            vec![Ok(4), Ok(fde_end), Ok(b_start)]
+        );
+        // From a later position: the format description, then the events from there.
+        assert_eq!(starts(b_start, &file, false), vec![Ok(4), Ok(b_start)]);
+        // Cut inside the last event: an error, or the end of a file being written.
+        let cut = starts(4, &file[..file.len() - 3], false);
+        assert_eq!(cut.len(), 3);
+        assert!(cut[2]
+            .as_ref()
+            .is_err_and(|e| e.contains("inside an event")));
+        assert_eq!(starts(4, &file[..file.len() - 3], true).len(), 2);
+        assert!(starts(4, b"GIF89a", false)[0].is_err());
+        assert!(starts(4, &MAGIC, false).is_empty());
+        // A size field of zero would never advance: an error, not a loop.
+        let mut zero = file.clone();
+        zero[4 + 9..4 + 13].copy_from_slice(&[0; 4]);
+        assert_eq!(starts(4, &zero, false).len(), 1);
     }
 
     #[test]

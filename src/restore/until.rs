@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use crate::binlog::index::{self, binlog_order};
-use crate::binlog::replay::{self, Gtid, RawEvent, ReplayOptions, ReplayReport, Target, Until};
-use crate::binlog::source::{self, SourceFile};
+use crate::binlog::replay::{self, Gtid, ReplayOptions, ReplayReport, Target, Until};
+use crate::binlog::source;
 use crate::binlog::BinlogError;
 use crate::error::{Error, Result};
 use crate::manifest::{Binlog, Manifest, Status};
@@ -130,7 +130,7 @@ pub fn run(settings: &UntilSettings, progress: &dyn Progress) -> Result<UntilOut
     let files = source::files_from(storage.as_ref(), &plan.archive, &plan.binlog.file)?;
     let until = Until::new(settings.target.clone(), settings.inclusive);
     let mut conn = crate::conn::connect(&settings.restore.conn)?;
-    let events = raw_events(
+    let events = source::events(
         storage.as_ref(),
         &plan.archive,
         &files,
@@ -180,20 +180,18 @@ fn survey_from(
     let files = source::files_from(storage, archive, &binlog.file).map_err(Skip::Fatal)?;
     if let Target::Time(at) = target {
         // The snapshot must not hold a transaction stamped at or after the target.
-        let before = source::events(storage, archive, &files[..1], 4).take_while(|e| {
-            e.as_ref()
-                .map_or(true, |(_, start, _, _)| *start < binlog.position)
-        });
+        let before = source::events(storage, archive, &files[..1], 4)
+            .take_while(|e| e.as_ref().map_or(true, |e| e.start < binlog.position));
         for event in before {
-            let (_, _, _, bytes) = event.map_err(Skip::Fatal)?;
-            let header = crate::binlog::event::Header::parse(&bytes);
+            let event = event.map_err(Skip::Fatal)?;
+            let header = crate::binlog::event::Header::parse(&event.bytes);
             let stamped = header.map_or(0, |h| i64::from(h.timestamp));
             if stamped > *at || (stamped == *at && !until_inclusive(until)) {
                 return Err(Skip::After);
             }
         }
     }
-    let events = raw_events(storage, archive, &files, binlog.position);
+    let events = source::events(storage, archive, &files, binlog.position);
     // Nothing is restored yet: what the replay would refuse is refused now (exit 2).
     let survey = replay::survey(events, until, options).map_err(|e| {
         Skip::Fatal(Error::Unsupported(format!(
@@ -226,23 +224,6 @@ fn until_inclusive(until: &Until) -> bool {
         | Until::Gtid { inclusive, .. }
         | Until::Position { inclusive, .. } => *inclusive,
     }
-}
-
-/// The events of `files` from `start` as the replay takes them.
-fn raw_events<'a>(
-    storage: &'a dyn Storage,
-    archive: &'a str,
-    files: &'a [SourceFile],
-    start: u64,
-) -> impl Iterator<Item = std::result::Result<RawEvent, Error>> + 'a {
-    source::events(storage, archive, files, start).map(|e| {
-        e.map(|(file, start, end, bytes)| RawEvent {
-            file,
-            start,
-            end,
-            bytes,
-        })
-    })
 }
 
 /// The archive directories below `binlog/`.

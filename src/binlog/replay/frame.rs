@@ -4,15 +4,11 @@
 
 use super::error::ReplayError;
 use super::RawEvent;
+use crate::binlog::event;
 
-/// The common header of every event (binlog version 4).
-pub(crate) const HEADER_LEN: usize = 19;
+pub(crate) use crate::binlog::event::HEADER_LEN;
 /// The CRC32 that ends each event when the file's Format_description event says so.
 pub(crate) const CHECKSUM_LEN: usize = 4;
-/// A binlog file begins with these four bytes; its first event is at position 4.
-pub(crate) const MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
-/// Set on a Format_description event while its file is open; cleared for the checksum.
-const BINLOG_IN_USE: u16 = 0x0001;
 /// An event of an unknown type with this flag may be skipped.
 pub(crate) const IGNORABLE: u16 = 0x0080;
 /// Rows event flag: the last event of its statement.
@@ -184,22 +180,9 @@ pub(crate) fn header(raw: &RawEvent) -> Result<Header, ReplayError> {
     Ok(h)
 }
 
-/// The CRC32 the server computes for an event: over everything but the checksum itself, with
-/// a Format_description event's "in use" flag cleared.
+/// The CRC32 the server computes for an event (see [`event::checksum_of`]).
 pub(crate) fn compute_checksum(bytes: &[u8]) -> u32 {
-    let body = &bytes[..bytes.len().saturating_sub(CHECKSUM_LEN)];
-    let mut hasher = crc32fast::Hasher::new();
-    if body.len() >= HEADER_LEN && body[4] == kind::FORMAT_DESCRIPTION {
-        let mut head = [0u8; HEADER_LEN];
-        head.copy_from_slice(&body[..HEADER_LEN]);
-        let flags = u16::from_le_bytes([head[17], head[18]]) & !BINLOG_IN_USE;
-        head[17..19].copy_from_slice(&flags.to_le_bytes());
-        hasher.update(&head);
-        hasher.update(&body[HEADER_LEN..]);
-    } else {
-        hasher.update(body);
-    }
-    hasher.finalize()
+    event::checksum_of(&bytes[..bytes.len().saturating_sub(CHECKSUM_LEN)])
 }
 
 /// The checksum stored at the end of `bytes`, and the one its contents give.
@@ -282,62 +265,6 @@ pub(crate) fn set_stmt_end(bytes: &mut [u8], post_header_len: usize, checksummed
         bytes[at..at + 2].copy_from_slice(&(flags | STMT_END).to_le_bytes());
         reseal(bytes, checksummed);
     }
-}
-
-/// The events of a binlog file read whole: its Format_description event (at position 4), then
-/// the events from position `from` on (`from` ≤ 4 or at the end of the Format_description
-/// event: every event). A truncated last event is an error naming its position.
-pub fn events_in<'a>(
-    file: &str,
-    data: &'a [u8],
-    from: u64,
-) -> impl Iterator<Item = Result<RawEvent, ReplayError>> + 'a {
-    let file = file.to_string();
-    let mut pos: usize = MAGIC.len();
-    let mut first = true;
-    let mut failed = false;
-    std::iter::from_fn(move || {
-        if failed {
-            return None;
-        }
-        if first && data.get(..MAGIC.len()) != Some(&MAGIC[..]) {
-            failed = true;
-            return Some(Err(ReplayError::Malformed {
-                file: file.clone(),
-                pos: 0,
-                message: "not a binlog file (it does not begin with \\xfe bin)".to_string(),
-            }));
-        }
-        if pos >= data.len() {
-            return None;
-        }
-        let size = le_u32(data, pos + 9).map(|s| s as usize);
-        let end = size.and_then(|s| pos.checked_add(s));
-        let Some(end) = end.filter(|e| *e <= data.len() && size >= Some(HEADER_LEN)) else {
-            failed = true;
-            return Some(Err(ReplayError::Malformed {
-                file: file.clone(),
-                pos: pos as u64,
-                message: format!(
-                    "truncated event: the file ends {} bytes after its start",
-                    data.len() - pos
-                ),
-            }));
-        };
-        let event = RawEvent {
-            file: file.clone(),
-            start: pos as u64,
-            end: end as u64,
-            bytes: data[pos..end].to_vec(),
-        };
-        if first && (from as usize) > end {
-            pos = from as usize;
-        } else {
-            pos = end;
-        }
-        first = false;
-        Some(Ok(event))
-    })
 }
 
 #[cfg(test)]
@@ -449,10 +376,10 @@ mod tests {
         let body = [0u8; 60];
         let closed = event(kind::FORMAT_DESCRIPTION, 0, &body);
         let mut open = closed.clone();
-        open[17] |= BINLOG_IN_USE as u8;
+        open[17] |= event::FLAG_BINLOG_IN_USE as u8;
         assert_eq!(compute_checksum(&open), compute_checksum(&closed));
         let mut other = event(kind::QUERY, 0, &body);
-        other[17] |= BINLOG_IN_USE as u8;
+        other[17] |= event::FLAG_BINLOG_IN_USE as u8;
         assert_ne!(checksums(&other).0, compute_checksum(&other));
     }
 
@@ -485,31 +412,5 @@ mod tests {
                 "{r:?}"
             );
         }
-    }
-
-    #[test]
-    fn files_split_into_events() {
-        let fde = event(kind::FORMAT_DESCRIPTION, 0, &[0; 60]);
-        let a = event(kind::XID, 0, &[1; 8]);
-        let b = event(kind::XID, 0, &[2; 8]);
-        let file = [&MAGIC[..], &fde, &a, &b].concat();
-        let starts = |from: u64, data: &[u8]| -> Vec<Result<u64, String>> {
-            events_in("b.000001", data, from)
-                .map(|e| e.map(|e| e.start).map_err(|e| e.to_string()))
-                .collect()
-        };
-        let fde_end = 4 + fde.len() as u64;
-        let b_start = fde_end + a.len() as u64;
-        assert_eq!(starts(4, &file), vec![Ok(4), Ok(fde_end), Ok(b_start)]);
-        assert_eq!(starts(b_start, &file), vec![Ok(4), Ok(b_start)]);
-        let cut = starts(4, &file[..file.len() - 3]);
-        assert_eq!(cut.len(), 3);
-        assert!(cut[2].as_ref().is_err_and(|e| e.contains("truncated")));
-        assert!(starts(4, b"GIF89a")[0].is_err());
-        assert_eq!(starts(4, &MAGIC), vec![]);
-        // A size field of zero would never advance: an error, not a loop.
-        let mut zero = file.clone();
-        zero[4 + 9..4 + 13].copy_from_slice(&[0; 4]);
-        assert_eq!(starts(4, &zero).len(), 1);
     }
 }

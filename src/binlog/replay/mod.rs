@@ -1,7 +1,7 @@
 //! Replaying binlog events on a server through a client session, natively — what
 //! `mariadb-binlog FILE | mariadb` does, without either program — for point-in-time recovery.
 //!
-//! Events go in as the server wrote them ([`RawEvent`], a file cut by [`events_in`]); whole
+//! Events go in as the server wrote them ([`RawEvent`], a file cut by [`source::file_events`](super::source::file_events)); whole
 //! transactions (event groups) come out on the session, or nothing of one. A group is read and
 //! checked (lengths, CRC32, structure) to its end before anything of it is sent; a group larger
 //! than four times [`ReplayOptions::max_statement_bytes`] is sent as it is read, inside its
@@ -42,7 +42,6 @@ mod status;
 mod target;
 
 pub use error::ReplayError;
-pub use frame::events_in;
 pub use target::{Gtid, Target, Until};
 
 use crate::filter::Filter;

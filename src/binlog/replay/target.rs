@@ -2,51 +2,13 @@
 //! decision, one transaction at a time, whether the stop point has come.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Local, LocalResult, NaiveDateTime, TimeZone};
 
 use super::error::ReplayError;
 
-/// A global transaction id: MariaDB's `domain-server-sequence` or MySQL's `uuid[:tag]:number`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Gtid {
-    MariaDb {
-        domain: u32,
-        server: u32,
-        seq: u64,
-    },
-    MySql {
-        sid: [u8; 16],
-        tag: Option<String>,
-        gno: u64,
-    },
-}
-
-impl fmt::Display for Gtid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Gtid::MariaDb {
-                domain,
-                server,
-                seq,
-            } => write!(f, "{domain}-{server}-{seq}"),
-            Gtid::MySql { sid, tag, gno } => {
-                for (i, b) in sid.iter().enumerate() {
-                    if matches!(i, 4 | 6 | 8 | 10) {
-                        f.write_str("-")?;
-                    }
-                    write!(f, "{b:02x}")?;
-                }
-                if let Some(tag) = tag {
-                    write!(f, ":{tag}")?;
-                }
-                write!(f, ":{gno}")
-            }
-        }
-    }
-}
+pub use crate::binlog::event::Gtid;
 
 fn target_error(input: &str, message: impl Into<String>) -> ReplayError {
     ReplayError::Target {

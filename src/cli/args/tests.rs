@@ -80,6 +80,8 @@ fn key_of(command: &str, long: &str, heading: Option<&str>) -> Option<(&'static 
         ("dump", _, "local-time") => return Some(("dump", "utc".into())),
         ("dump", Some("Retention"), l) if l.starts_with("keep-") => "prune",
         ("dump", ..) => "dump",
+        // What a point-in-time recovery restores to is a choice of the run, never a setting.
+        ("restore", Some("Point in time"), _) => return None,
         ("restore", ..) => "restore",
         ("verify", ..) => "verify",
         ("prune", ..) => "prune",

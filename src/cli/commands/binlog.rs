@@ -25,11 +25,7 @@ const METRICS_EVERY: Duration = Duration::from_secs(10);
 /// Runs `mybak binlog`.
 pub fn run(args: BinlogArgs, ctx: &Ctx) -> Outcome {
     let conn = ctx.conn(&args.conn)?;
-    let root = args
-        .root
-        .clone()
-        .or_else(|| ctx.config.dump.output_dir.clone())
-        .unwrap_or_else(|| mybak::dump::DumpSettings::default().output_dir);
+    let root = super::output_root(args.root.clone(), ctx.config);
     ctx.reporter.set_job(root.display().to_string());
     let s3 = ctx.config.s3.clone().settings()?;
     let storage = Location::from_path(&root)?.open(args.file_mode.unwrap_or_default(), &s3)?;

@@ -91,11 +91,7 @@ fn line(e: &Entry, time: DateTime<Utc>) -> String {
 
 /// Runs `mybak list`; returns the exit code (it writes no summary, metrics or hooks).
 pub fn run(args: ListArgs, config: &ConfigFile) -> anyhow::Result<u8> {
-    let root = args
-        .root
-        .clone()
-        .or_else(|| config.dump.output_dir.clone())
-        .unwrap_or_else(|| mybak::dump::DumpSettings::default().output_dir);
+    let root = super::output_root(args.root.clone(), config);
     let json = args.layer().over(config.list.clone()).json();
     let storage =
         Location::from_path(&root)?.open(Default::default(), &config.s3.clone().settings()?)?;

@@ -11,6 +11,7 @@ mod restore;
 mod verify;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use mybak::config::{ConfigFile, ProgressMode};
@@ -37,6 +38,14 @@ pub struct Ctx<'a> {
     pub config: &'a ConfigFile,
     pub reporter: &'a Arc<Reporter>,
     pub run_id: &'a str,
+}
+
+/// The output root a command works on: the one given, else `[dump] output-dir` of the config
+/// file, else the default.
+fn output_root(given: Option<PathBuf>, config: &ConfigFile) -> PathBuf {
+    given
+        .or_else(|| config.dump.output_dir.clone())
+        .unwrap_or_else(|| mybak::dump::DumpSettings::default().output_dir)
 }
 
 /// How a command ended when it did not fail: its summary and exit code.

@@ -119,11 +119,7 @@ fn report_problems(plan: &Plan, done: &Executed) {
 
 /// Runs `mybak prune`.
 pub fn run(args: PruneArgs, ctx: &Ctx) -> Outcome {
-    let root = args
-        .root
-        .clone()
-        .or_else(|| ctx.config.dump.output_dir.clone())
-        .unwrap_or_else(|| mybak::dump::DumpSettings::default().output_dir);
+    let root = super::output_root(args.root.clone(), ctx.config);
     ctx.reporter.set_job(root.display().to_string());
     let settings = args
         .layer()
