@@ -323,3 +323,53 @@ fn restore_until_just_before_a_bad_delete_gives_the_state_of_that_moment() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("binlog gap"), "{}", stderr(&out));
 }
+
+#[test]
+fn point_in_time_recovery_from_object_storage() {
+    let s3 = common::S3Server::start();
+    s3.create_bucket("pitr");
+    let source = Server::start_new();
+    let spool = tempfile::tempdir().unwrap();
+    let root = "s3://pitr/db1";
+    let with_s3 = |mut cmd: std::process::Command| {
+        s3.apply(&mut cmd);
+        cmd.arg("--s3-endpoint").arg(s3.endpoint());
+        cmd
+    };
+    let db = unique_name("s3pitr");
+    source.exec(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.orders (id INT PRIMARY KEY, amount INT);
+         CREATE TABLE {db}.items (id INT PRIMARY KEY, qty INT);
+         INSERT INTO {db}.orders VALUES (1, 10), (2, 20); INSERT INTO {db}.items VALUES (1, 1);"
+    ));
+    let out = with_s3(common::dump_into(&source, root, &db, &[]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    source.exec(&format!(
+        "INSERT INTO {db}.orders VALUES (3, 30); UPDATE {db}.items SET qty = qty + 5"
+    ));
+    let expected = state(&source, &db);
+    let mut c = source.conn();
+    c.query_drop(format!("DELETE FROM {db}.orders")).unwrap();
+    let bad_gtid: String = c.query_first("SELECT @@last_gtid").unwrap().unwrap();
+    drop(c);
+    source.exec(&format!(
+        "INSERT INTO {db}.orders VALUES (9, 90); FLUSH BINARY LOGS"
+    ));
+    let out = with_s3(mybak_binlog_cmd(&source, Path::new(root)))
+        .args(["--once", "--spool-dir", spool.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let target = Server::start_new();
+    let out = with_s3(mybak_restore_cmd(&target, Path::new(root)))
+        .args(["--until", &bad_gtid])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        state(&target, &db) == expected,
+        "the state restored from S3 differs"
+    );
+}

@@ -49,7 +49,10 @@ fn exit_code_of(error: &anyhow::Error) -> u8 {
             | OutputRoot { .. }
             | NotADump { .. },
         ) => EXIT_USAGE,
-        Some(Binlog(mybak::binlog::BinlogError::AccessDenied { .. })) => EXIT_USAGE,
+        Some(Binlog(
+            mybak::binlog::BinlogError::AccessDenied { .. }
+            | mybak::binlog::BinlogError::Connect { .. },
+        )) => EXIT_USAGE,
         Some(_) => EXIT_PARTIAL,
         None => EXIT_USAGE,
     }

@@ -10,6 +10,7 @@ pub mod dump;
 pub mod http;
 pub mod s3;
 pub mod server;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::process::Command;
