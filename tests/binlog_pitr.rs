@@ -167,6 +167,13 @@ fn state(server: &Server, db: &str) -> Vec<Vec<Vec<Option<String>>>> {
         .collect()
 }
 
+/// The GTID just before `gtid` in its domain (`0-1-41` for `0-1-42`): where a replay that
+/// stops just before it ends.
+fn bad_gtid_before(gtid: &str) -> String {
+    let (head, seq) = gtid.rsplit_once('-').unwrap();
+    format!("{head}-{}", seq.parse::<u64>().unwrap() - 1)
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -245,6 +252,11 @@ fn restore_until_just_before_a_bad_delete_gives_the_state_of_that_moment() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains(" transactions="), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("replayed") && said.contains(&bad_gtid_before(&bad_gtid)),
+        "{said}"
+    );
     assert!(
         state(&target, &db) == expected,
         "the restored state differs from the captured one"

@@ -231,7 +231,7 @@ pub fn read_entries(
 ) -> std::io::Result<Vec<Result<FileEntry, (String, String)>>> {
     Ok(read_named_entries(storage, dir)?
         .into_iter()
-        .map(|(name, entry)| entry.map_err(|message| (entry_name(&name), message)))
+        .map(|(name, entry)| entry.map_err(|why| (entry_name(&name), why)))
         .collect())
 }
 

@@ -7,13 +7,11 @@ use std::cell::{Cell, RefCell};
 use std::io::{BufReader, Read};
 use std::rc::Rc;
 
-use sha2::{Digest, Sha256};
-
 use super::storage::Storage;
 use crate::crypt::Identities;
 
 use crate::manifest::{FileKind, Manifest, ManifestFile};
-use crate::sink::hex;
+use crate::sink::HashingReader;
 use crate::sql::split::{count_insert_rows, Quoting, Splitter, Statement};
 
 /// The largest statement of a file whose manifest entry records none (definitions, objects):
@@ -59,22 +57,6 @@ impl std::fmt::Display for FileError {
 
 pub use super::storage::is_inside;
 
-/// Hashes and counts the bytes read through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
 /// Counts decompressed bytes, and stops with an error past `limit` (a decompression bomb, or a
 /// file that is not the one the manifest describes).
 struct Bounded<R> {
@@ -101,7 +83,7 @@ impl<R: Read> Read for Bounded<R> {
 /// The stored bytes of a file, hashed as they are read; shared between the decoding chain and
 /// the reader, which reads what is left at the end so the hash covers the whole file.
 #[derive(Clone)]
-struct Raw(Rc<RefCell<Hashing<Box<dyn Read + Send>>>>);
+struct Raw(Rc<RefCell<HashingReader<Box<dyn Read + Send>>>>);
 
 impl Read for Raw {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -165,11 +147,7 @@ pub fn statement_limit(file: &ManifestFile, limit: usize) -> usize {
 /// Opens the stored bytes of `file`, hashed as they are read.
 fn open_raw(src: Source<'_>, file: &ManifestFile) -> Result<Raw, String> {
     let f = src.storage.open(&file.path)?;
-    Ok(Raw(Rc::new(RefCell::new(Hashing {
-        inner: f,
-        hasher: Sha256::new(),
-        bytes: 0,
-    }))))
+    Ok(Raw(Rc::new(RefCell::new(HashingReader::new(f)))))
 }
 
 impl StatementReader {
@@ -263,8 +241,8 @@ impl StatementReader {
 /// Reads what is left of `raw`; its SHA-256 and size.
 fn drain(mut raw: Raw) -> std::io::Result<(String, u64)> {
     std::io::copy(&mut raw, &mut std::io::sink())?;
-    let hashing = raw.0.borrow();
-    Ok((hex(&hashing.hasher.clone().finalize()), hashing.bytes))
+    let digest = raw.0.borrow().digest();
+    Ok(digest)
 }
 
 /// What reading a whole file found.

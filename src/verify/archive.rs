@@ -8,7 +8,6 @@ use std::io::{self, Read};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::binlog::check::{check_chain, DumpStart, Link};
 use crate::binlog::event::{self, Event, EventReader, Next};
@@ -16,7 +15,7 @@ use crate::binlog::index::{self, binlog_order, Ending, FileEntry, FileStats};
 use crate::binlog::OPEN_SUFFIX;
 use crate::error::{Error, Problem, Result};
 use crate::manifest::MANIFEST_FILE;
-use crate::sink::hex;
+use crate::sink::HashingReader;
 use crate::store::catalog::list_dumps;
 use crate::store::storage::{Entry, EntryKind, Location, Storage};
 
@@ -275,6 +274,11 @@ struct Digested {
     bytes: u64,
 }
 
+fn digested<R: Read>(reader: &HashingReader<R>) -> Digested {
+    let (sha256, bytes) = reader.digest();
+    Digested { sha256, bytes }
+}
+
 /// A stored file read back: its own bytes, and what they decompress to (or why they do not).
 struct ReadBack {
     stored: Digested,
@@ -289,11 +293,11 @@ struct Contents {
 
 /// Reads stored file `rel` to its end, hashing it, and its events as far as they go.
 fn read_stored(archive: &dyn Storage, rel: &str) -> std::result::Result<ReadBack, String> {
-    let mut stored = Hashing::new(archive.open(rel)?);
+    let mut stored = HashingReader::new(archive.open(rel)?);
     let contents = read_events(&mut stored);
     io::copy(&mut stored, &mut io::sink()).map_err(|e| e.to_string())?;
     Ok(ReadBack {
-        stored: stored.digest(),
+        stored: digested(&stored),
         contents,
     })
 }
@@ -301,7 +305,7 @@ fn read_stored(archive: &dyn Storage, rel: &str) -> std::result::Result<ReadBack
 /// Decompresses `stored` and reads its events, checking each (length, CRC32).
 fn read_events(stored: impl Read) -> std::result::Result<Contents, String> {
     let decoder = zstd::Decoder::new(stored).map_err(|e| format!("cannot be decompressed: {e}"))?;
-    let mut raw = Hashing::new(decoder);
+    let mut raw = HashingReader::new(decoder);
     let mut stats = FileStats::default();
     {
         let bad = |e: event::ScanError| format!("its binlog events: {e}");
@@ -326,42 +330,9 @@ fn read_events(stored: impl Read) -> std::result::Result<Contents, String> {
         }
     }
     Ok(Contents {
-        raw: raw.digest(),
+        raw: digested(&raw),
         stats,
     })
-}
-
-/// Hashes and counts the bytes read through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Hashing<R> {
-    fn new(inner: R) -> Self {
-        Hashing {
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    fn digest(self) -> Digested {
-        Digested {
-            sha256: hex(&self.hasher.finalize()),
-            bytes: self.bytes,
-        }
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
-        self.bytes += n as u64;
-        Ok(n)
-    }
 }
 
 /// Stored files without an index entry: a run that stopped while storing them.

@@ -2,6 +2,7 @@ use super::*;
 use crate::manifest::FileKind;
 use crate::sink::hex;
 use crate::store::storage::local::{open_file, LocalStorage};
+use sha2::{Digest, Sha256};
 use std::path::Path;
 
 fn local(dir: &Path) -> LocalStorage {

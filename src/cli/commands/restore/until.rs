@@ -43,17 +43,24 @@ pub fn run(args: &RestoreArgs, target: &str, restore: RestoreSettings, ctx: &Ctx
         .tracked(Unit::Bytes, |p| until::run(&settings, p))
         .context("point-in-time recovery failed")?;
     let r = &outcome.replay;
-    log::info!(
-        "replayed {} transactions ({} events, {} left out by the selection) up to {}",
+    // What the recovery reached is its result: on stdout, like a dump's path.
+    println!(
+        "restored {} and replayed {} transactions ({} events, {} left out by the selection) \
+         from {}:{} up to {}",
+        outcome.plan.dump.path.display(),
         r.transactions,
         r.events,
         r.skipped,
+        outcome.plan.binlog.file,
+        outcome.plan.binlog.position,
         reached(r)
     );
     for (file, pos) in &r.abandoned {
         log::warn!("{file}:{pos}: a transaction cut off by a server crash was not replayed");
     }
     let mut s = super::summary(&outcome.restore);
+    // The restore and the replay.
+    s.seconds = ctx.reporter.clock.elapsed().as_secs_f64();
     s.extra = counts(r);
     let code = if s.status == RunStatus::Complete {
         EXIT_OK
