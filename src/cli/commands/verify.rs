@@ -67,27 +67,13 @@ pub fn run(args: VerifyArgs, ctx: &Ctx) -> Outcome {
     if settings.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
-    for p in &report.problems {
-        ctx.reporter
-            .logging
-            .report(Level::Error, "problem", &p.to_string());
-    }
     let ok = report.ok();
-    let mut s = Summary::new(
-        Command::Verify,
-        if ok {
-            RunStatus::Ok
-        } else {
-            RunStatus::Damaged
-        },
-    );
+    let mut s = summary(&report.problems, ctx);
     s.databases = manifest.databases.len() as u64;
     s.tables = manifest.table_count();
     s.rows = report.rows;
     s.bytes = report.bytes;
     s.sql_bytes = report.sql_bytes;
-    s.failed = report.problems.len() as u64;
-    s.seconds = ctx.reporter.clock.elapsed().as_secs_f64();
     s.extra = vec![
         ("files", report.files as u64),
         ("statements", report.statements),
@@ -119,27 +105,31 @@ fn run_archive(
     for note in &report.notes {
         ctx.reporter.logging.report(Level::Info, "info", note);
     }
-    for p in &report.problems {
-        ctx.reporter
-            .logging
-            .report(Level::Error, "problem", &p.to_string());
-    }
     let ok = report.ok();
-    let mut s = Summary::new(
-        Command::Verify,
-        if ok {
-            RunStatus::Ok
-        } else {
-            RunStatus::Damaged
-        },
-    );
+    let mut s = summary(&report.problems, ctx);
     s.bytes = report.bytes;
-    s.failed = report.problems.len() as u64;
-    s.seconds = ctx.reporter.clock.elapsed().as_secs_f64();
     s.extra = vec![
         ("files", report.files as u64),
         ("events", report.events),
         ("dumps", report.dumps as u64),
     ];
     Ok((s, if ok { EXIT_OK } else { EXIT_PARTIAL }))
+}
+
+/// Logs each problem and starts the summary: `ok` without problems, else `damaged`.
+fn summary(problems: &[mybak::error::Problem], ctx: &Ctx) -> Summary {
+    for p in problems {
+        ctx.reporter
+            .logging
+            .report(Level::Error, "problem", &p.to_string());
+    }
+    let status = if problems.is_empty() {
+        RunStatus::Ok
+    } else {
+        RunStatus::Damaged
+    };
+    let mut s = Summary::new(Command::Verify, status);
+    s.failed = problems.len() as u64;
+    s.seconds = ctx.reporter.clock.elapsed().as_secs_f64();
+    s
 }
