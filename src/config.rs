@@ -309,6 +309,18 @@ layer! {
     }
 }
 
+layer! {
+    /// `[binlog]`: the binlog archiver (`mybak binlog`).
+    pub struct BinlogConfig {
+        pub spool_dir: PathBuf,
+        pub replica_server_id: u32,
+        pub heartbeat: Span,
+        pub max_backoff: Span,
+        pub start_file: String,
+        pub file_mode: FileMode,
+    }
+}
+
 /// The whole config file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConfigFile {
@@ -323,6 +335,7 @@ pub struct ConfigFile {
     pub verify: VerifyConfig,
     pub prune: PruneConfig,
     pub list: ListConfig,
+    pub binlog: BinlogConfig,
     pub s3: S3Config,
 }
 
@@ -354,11 +367,13 @@ struct RawFile {
     #[serde(default)]
     list: ListConfig,
     #[serde(default)]
+    binlog: BinlogConfig,
+    #[serde(default)]
     s3: S3Config,
 }
 
 /// The sections of the file, in order, with their keys.
-pub fn sections() -> [(&'static str, &'static [&'static str]); 8] {
+pub fn sections() -> [(&'static str, &'static [&'static str]); 9] {
     [
         ("", GlobalConfig::KEYS),
         ("connection", ConnConfig::KEYS),
@@ -367,6 +382,7 @@ pub fn sections() -> [(&'static str, &'static [&'static str]); 8] {
         ("verify", VerifyConfig::KEYS),
         ("prune", PruneConfig::KEYS),
         ("list", ListConfig::KEYS),
+        ("binlog", BinlogConfig::KEYS),
         ("s3", S3Config::KEYS),
     ]
 }
@@ -408,6 +424,7 @@ impl ConfigFile {
             verify: raw.verify,
             prune: raw.prune,
             list: raw.list,
+            binlog: raw.binlog,
             s3: raw.s3,
         })
     }

@@ -366,6 +366,25 @@ fn an_archive_on_object_storage_is_byte_identical_too() {
         !keys.iter().any(|k| k.contains(active.as_str())),
         "{keys:?}"
     );
+    // The spool from the config file's [binlog] section, as the service would run it.
+    workload(&server, &db, 3);
+    server.exec("FLUSH BINARY LOGS");
+    let config = spool.path().join("mybak.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[binlog]\nspool-dir = {:?}\n",
+            spool.path().to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = run(&["--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let keys = s3.list_keys("binlogs", "mysql/binlog/1/");
+    assert!(
+        keys.contains(&format!("mysql/binlog/1/{active}.zst")),
+        "{keys:?}"
+    );
 }
 
 #[test]

@@ -60,10 +60,10 @@ impl ArchiveSettings {
             storage,
             spool_dir: None,
             replica_id: DEFAULT_REPLICA_ID,
-            heartbeat: Duration::from_secs(15),
+            heartbeat: DEFAULT_HEARTBEAT,
             once: false,
             start_file: None,
-            max_backoff: Duration::from_secs(60),
+            max_backoff: DEFAULT_MAX_BACKOFF,
             once_attempts: 3,
             stop: Arc::new(AtomicBool::new(false)),
         }
@@ -72,6 +72,12 @@ impl ArchiveSettings {
 
 /// The server id announced by default: "mybk" in ASCII, unlikely to be a real server's.
 pub const DEFAULT_REPLICA_ID: u32 = 0x6d79_626b;
+
+/// How often the server is asked for a heartbeat by default.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// The longest wait between reconnection attempts by default.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// What the archiver tells the caller as it goes (logging, metrics, hooks).
 pub trait ArchiveObserver {

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    ConfigFile, ConnConfig, DumpConfig, GlobalConfig, ListConfig, LogFormat, ProgressMode,
-    PruneConfig, RestoreConfig, RestoreUsers, S3Config, VerifyConfig,
+    BinlogConfig, ConfigFile, ConnConfig, DumpConfig, GlobalConfig, ListConfig, LogFormat,
+    ProgressMode, PruneConfig, RestoreConfig, RestoreUsers, S3Config, VerifyConfig,
 };
+use crate::binlog::archive::{self, ArchiveSettings};
 use crate::conn::ConnSettings;
 use crate::crypt::{Identities, Recipient};
 use crate::dump::DumpSettings;
@@ -18,7 +19,7 @@ use crate::restore::rewrite::Rename;
 use crate::restore::RestoreSettings;
 use crate::retention::Policy;
 use crate::store::{S3Key, S3Settings};
-use crate::units::{ByteSize, Span};
+use crate::units::{ByteSize, FileMode, Span};
 
 /// Settings of every command: logging, metrics, hooks, progress.
 #[derive(Debug, Clone, PartialEq)]
@@ -386,6 +387,39 @@ impl S3Config {
     }
 }
 
+impl BinlogConfig {
+    /// Sets what this layer sets on `settings` (heartbeat and backoff at least 1 s).
+    pub fn apply(self, settings: &mut ArchiveSettings) {
+        if let Some(dir) = self.spool_dir {
+            settings.spool_dir = Some(dir);
+        }
+        if let Some(id) = self.replica_server_id {
+            settings.replica_id = id;
+        }
+        if let Some(span) = self.heartbeat {
+            settings.heartbeat = span.0.max(Duration::from_secs(1));
+        }
+        if let Some(span) = self.max_backoff {
+            settings.max_backoff = span.0.max(Duration::from_secs(1));
+        }
+        if let Some(file) = self.start_file {
+            settings.start_file = Some(file);
+        }
+    }
+
+    /// The archiver's defaults as a layer (what `config check` shows).
+    pub fn defaults() -> BinlogConfig {
+        BinlogConfig {
+            spool_dir: None,
+            replica_server_id: Some(archive::DEFAULT_REPLICA_ID),
+            heartbeat: Some(Span(archive::DEFAULT_HEARTBEAT)),
+            max_backoff: Some(Span(archive::DEFAULT_MAX_BACKOFF)),
+            start_file: None,
+            file_mode: Some(FileMode::default()),
+        }
+    }
+}
+
 impl ListConfig {
     /// Whether `list` prints JSON.
     pub fn json(&self) -> bool {
@@ -434,6 +468,7 @@ impl ConfigFile {
             list: ListConfig {
                 json: Some(self.list.json()),
             },
+            binlog: self.binlog.clone().over(BinlogConfig::defaults()),
             s3,
         })
     }

@@ -6,7 +6,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 
 use mybak::config::{
-    DumpConfig, ListConfig, PruneConfig, RestoreConfig, RestoreUsers, VerifyConfig,
+    BinlogConfig, DumpConfig, ListConfig, PruneConfig, RestoreConfig, RestoreUsers, VerifyConfig,
 };
 use mybak::manifest::Consistency;
 use mybak::units::{ByteSize, FileMode, Span};
@@ -391,6 +391,20 @@ pub struct BinlogArgs {
     /// where r is).
     #[arg(long, value_name = "MODE")]
     pub file_mode: Option<FileMode>,
+}
+
+impl BinlogArgs {
+    /// The settings given on the command line.
+    pub fn layer(&self) -> BinlogConfig {
+        BinlogConfig {
+            spool_dir: self.spool_dir.clone(),
+            replica_server_id: self.replica_server_id,
+            heartbeat: self.heartbeat,
+            max_backoff: self.max_backoff,
+            start_file: self.start_file.clone(),
+            file_mode: self.file_mode,
+        }
+    }
 }
 
 /// `mybak list`.

@@ -86,6 +86,9 @@ fn key_of(command: &str, long: &str, heading: Option<&str>) -> Option<(&'static 
         ("verify", ..) => "verify",
         ("prune", ..) => "prune",
         ("list", ..) => "list",
+        // Catching up once (cron) or following (a service) is how it is run, not a setting.
+        ("binlog", _, "once") => return None,
+        ("binlog", ..) => "binlog",
         _ => return None,
     };
     Some((section, long.replace('-', "_")))

@@ -28,21 +28,12 @@ pub fn run(args: BinlogArgs, ctx: &Ctx) -> Outcome {
     let root = super::output_root(args.root.clone(), ctx.config);
     ctx.reporter.set_job(root.display().to_string());
     let s3 = ctx.config.s3.clone().settings()?;
-    let storage = Location::from_path(&root)?.open(args.file_mode.unwrap_or_default(), &s3)?;
+    let layer = args.layer().over(ctx.config.binlog.clone());
+    let storage = Location::from_path(&root)?.open(layer.file_mode.unwrap_or_default(), &s3)?;
     mybak::store::check_storage(storage.as_ref())?;
     let mut settings = ArchiveSettings::new(conn, storage);
-    settings.spool_dir = args.spool_dir.clone();
     settings.once = args.once;
-    settings.start_file = args.start_file.clone();
-    if let Some(id) = args.replica_server_id {
-        settings.replica_id = id;
-    }
-    if let Some(span) = args.heartbeat {
-        settings.heartbeat = span.0.max(Duration::from_secs(1));
-    }
-    if let Some(span) = args.max_backoff {
-        settings.max_backoff = span.0.max(Duration::from_secs(1));
-    }
+    layer.apply(&mut settings);
     settings.stop = ctx.reporter.state.stop.clone();
     let mut live = Live::new(ctx.reporter);
     let report = mybak::binlog::archive(&settings, &mut live);
