@@ -421,3 +421,42 @@ fn a_silent_link_is_noticed_and_the_archiver_reconnects() {
     assert_eq!(sigterm(&mut archiver), 0);
     assert_identical(&server, root.path());
 }
+
+#[test]
+fn what_cannot_be_archived_is_said_in_one_line_with_exit_2() {
+    let root = tempfile::tempdir().unwrap();
+    // Binary logging off.
+    let off = Server::start_with(common::ServerOptions::default().arg("--skip-log-bin"));
+    let out = once(&off, root.path(), &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("binary logging is off"), "{err}");
+    assert!(!root.path().join("binlog").exists());
+    // A start file the server does not have.
+    let server = Server::start_new();
+    let out = once(&server, root.path(), &["--start-file", "nope-bin.000001"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--start-file nope-bin.000001"), "{err}");
+    // An account without replication privileges.
+    let user = unique_name("norepl");
+    server.exec(&format!(
+        "CREATE USER '{user}'@'localhost'; GRANT BINLOG MONITOR ON *.* TO '{user}'@'localhost'"
+    ));
+    let out = common::mybak_bare()
+        .arg("binlog")
+        .arg(root.path())
+        .args(["--no-defaults", "--once", "--progress", "never", "--socket"])
+        .arg(server.socket())
+        .args(["--user", &user])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("ERROR 1227"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.contains("error:")).count(),
+        1,
+        "{err}"
+    );
+}

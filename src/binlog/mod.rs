@@ -93,6 +93,16 @@ pub enum BinlogError {
 }
 
 impl BinlogError {
+    /// Whether the account may not do what archiving needs: refused at login, or lacking a
+    /// privilege (`REPLICATION SLAVE`, `BINLOG MONITOR`).
+    pub fn is_refused(&self) -> bool {
+        match self {
+            BinlogError::AccessDenied { .. } => true,
+            BinlogError::Server { code, .. } => matches!(code, 1044 | 1045 | 1142 | 1227 | 1698),
+            _ => false,
+        }
+    }
+
     /// Whether trying again later may succeed: the link broke or the server was unreachable.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -49,10 +49,8 @@ fn exit_code_of(error: &anyhow::Error) -> u8 {
             | OutputRoot { .. }
             | NotADump { .. },
         ) => EXIT_USAGE,
-        Some(Binlog(
-            mybak::binlog::BinlogError::AccessDenied { .. }
-            | mybak::binlog::BinlogError::Connect { .. },
-        )) => EXIT_USAGE,
+        Some(Binlog(e)) if e.is_refused() => EXIT_USAGE,
+        Some(Binlog(mybak::binlog::BinlogError::Connect { .. })) => EXIT_USAGE,
         Some(_) => EXIT_PARTIAL,
         None => EXIT_USAGE,
     }
