@@ -227,6 +227,60 @@ def dump_tools(server, threads, variants=(), s3=None):
     }
 
 
+def binlog_tools(server):
+    """Archiving the server's binlog files: mybak (compressed, hashed, indexed) against the stock
+    client's raw copy, alone and followed by zstd -3 for a like-for-like output."""
+    sock = server.socket
+    first = server.sql("SHOW BINARY LOGS").split()[0]
+    raw = (f"mariadb-binlog --no-defaults --read-from-remote-server --raw --socket={sock} -uroot "
+           f"--to-last-log --result-file={{out}}/ {first}")
+    return {
+        "mybak binlog --once": lambda out: [MYBAK, "binlog", out, "--no-defaults", "-S", sock,
+                                            "-u", "root", "--once", "--progress", "never"],
+        "mariadb-binlog --raw": lambda out: raw.format(out=out),
+        "mariadb-binlog --raw + zstd -3": lambda out: (
+            raw.format(out=out) + f" && zstd -3 -q --rm {out}/*"),
+    }
+
+
+def same_binlogs(server, mybak_out, raw_out):
+    """Every file mybak archived has the SHA-256 of the stock client's copy."""
+    import hashlib
+    import json
+    archive = os.path.join(mybak_out, "binlog", "1")
+    names = [n[:-5] for n in os.listdir(archive) if n.endswith(".json")]
+    for name in names:
+        with open(os.path.join(archive, name + ".json")) as f:
+            entry = json.load(f)
+        with open(os.path.join(raw_out, name), "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == entry["sha256"], f"{name} differs"
+    return len(names)
+
+
+def run_binlog(server, args, work):
+    """The binlog benchmark: the data load's binlog (row events), archived by each tool in turn."""
+    server.sql("FLUSH BINARY LOGS")
+    tools = binlog_tools(server)
+    results = {name: [] for name in tools}
+    latest = {}
+    for run in range(args.dump_runs):
+        for i, (name, command) in enumerate(tools.items()):
+            out = os.path.join(work, "binlog", f"{i}-{run}")
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(out)
+            r = measure(server, command(out), out)
+            results[name].append(r)
+            print(f"  binlog run {run + 1}: {name}: {r['wall']:.2f} s, {r['bytes'] / 1e6:.0f} MB", flush=True)
+            if latest.get(name):
+                shutil.rmtree(latest[name], ignore_errors=True)
+            latest[name] = out
+    files = same_binlogs(server, latest["mybak binlog --once"], latest["mariadb-binlog --raw"])
+    return "\n\n".join([
+        table("Binlog archive", results, "mybak binlog --once"),
+        f"mybak's {files} archived files have the SHA-256 of mariadb-binlog's raw copies.",
+    ])
+
+
 def only_dir(path):
     entries = [e for e in os.listdir(path) if not e.endswith(".partial")]
     return os.path.join(path, entries[0])
@@ -274,7 +328,9 @@ def machine(server):
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
     version = server.sql("SELECT VERSION()").strip()
-    tools = subprocess.run(["mydumper", "--version"], capture_output=True, text=True).stdout.strip()
+    tools = "; ".join(
+        subprocess.run([t, "--version"], capture_output=True, text=True).stdout.strip()
+        for t in ("mydumper", "mariadb-binlog") if shutil.which(t))
     mybak = subprocess.run([MYBAK, "--version"], capture_output=True, text=True).stdout.strip()
     return (f"{os.cpu_count()} CPUs ({cpu}), {int(mem) / 1024 / 1024:.0f} GiB RAM, {platform.system()} "
             f"{platform.release()}; MariaDB {version}; {mybak}; {tools}")
@@ -291,6 +347,8 @@ def main():
                     help="leave out a dump tool by name, e.g. 'mydumper -c' (repeatable)")
     ap.add_argument("--s3", action="store_true",
                     help="also dump to a local S3-compatible server (moto_server from .venv-moto)")
+    ap.add_argument("--binlog", action="store_true",
+                    help="instead of dumps: archive the data load's binlog (mybak binlog vs mariadb-binlog)")
     ap.add_argument("--variant", action="append", default=[], metavar="ARGS",
                     help="also run `mybak dump` with these extra arguments (repeatable), e.g. '--chunk-size 0'")
     args = ap.parse_args()
@@ -299,6 +357,14 @@ def main():
     s3 = S3Server(work) if args.s3 else None
     try:
         prepare(server, args.scale)
+        if args.binlog:
+            when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            print("\n" + "\n\n".join([
+                f"## Binlog archive, {when}", f"Machine: {machine(server)}.",
+                f"Data: the binlog of loading scale {args.scale} (row events, MIXED); "
+                f"{args.dump_runs} alternated runs of each tool, medians.",
+                run_binlog(server, args, work)]))
+            return
         source = checksums(server, DB)
         tools = {k: v for k, v in dump_tools(server, args.threads, args.variant, s3).items()
                  if k not in args.skip}

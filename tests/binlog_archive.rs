@@ -76,7 +76,17 @@ fn archived_files_are_byte_identical_to_the_servers() {
     let on_server = server_binlogs(&server);
     let (active, closed) = on_server.split_last().unwrap();
     assert_eq!(&archived_names(root.path()), closed);
-    let spooled = std::fs::read(archive_dir(root.path()).join(format!("{active}.open"))).unwrap();
+    let open_path = archive_dir(root.path()).join(format!("{active}.open"));
+    // Binlogs hold the data itself: only the owner may read the archive (the default file mode).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&open_path), 0o600);
+    assert_eq!(mode(&archive_dir(root.path())), 0o700);
+    assert_eq!(
+        mode(&archive_dir(root.path()).join(format!("{}.zst", closed[0]))),
+        0o600
+    );
+    let spooled = std::fs::read(&open_path).unwrap();
     let live = server_binlog_bytes(&server, active);
     assert!(spooled.len() > 4 && spooled.len() <= live.len());
     // The open file on the server's disk has the in-use flag (byte 21) set; the stream has not.

@@ -26,6 +26,7 @@ use crate::conn::{self, ConnSettings};
 use crate::error::{Error, QueryContext, Result};
 use crate::store::lock::RootLock;
 use crate::store::storage::SharedStorage;
+use crate::units::FileMode;
 
 /// How `mybak binlog` runs.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub struct ArchiveSettings {
     pub storage: SharedStorage,
     /// Where the file being received is kept; `None`: the archive directory (local roots only).
     pub spool_dir: Option<PathBuf>,
+    /// Permissions of the spool's files and directories (default 0600/0700).
+    pub spool_mode: FileMode,
     /// The server id this replica announces (it must differ from every other replica's).
     pub replica_id: u32,
     /// How often the server sends a heartbeat when it has nothing to send; a link silent for
@@ -59,6 +62,7 @@ impl ArchiveSettings {
             conn,
             storage,
             spool_dir: None,
+            spool_mode: FileMode::default(),
             replica_id: DEFAULT_REPLICA_ID,
             heartbeat: DEFAULT_HEARTBEAT,
             once: false,
@@ -205,7 +209,7 @@ pub fn archive(
             ))
         }
     };
-    let spool = Spool::new(&spool_dir)?;
+    let spool = Spool::new(&spool_dir, settings.spool_mode)?;
     let _lock = RootLock::acquire(spool.dir(), "mybak binlog")?;
     let mut archiver = Archiver {
         settings,

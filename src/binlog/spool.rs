@@ -3,11 +3,13 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::event::{self, Scan, MAGIC};
 use super::BinlogError;
+use crate::units::FileMode;
 
 /// The suffix of a file being received.
 pub const OPEN_SUFFIX: &str = ".open";
@@ -20,6 +22,7 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub struct Spool {
     dir: PathBuf,
+    mode: FileMode,
 }
 
 /// A binlog file being received.
@@ -41,11 +44,17 @@ fn archive_error(path: &Path, message: impl ToString) -> BinlogError {
 }
 
 impl Spool {
-    /// The spool in `dir`, created if needed.
-    pub fn new(dir: &Path) -> Result<Spool, BinlogError> {
-        fs::create_dir_all(dir).map_err(|e| archive_error(dir, e))?;
+    /// The spool in `dir`, created if needed; its files and the directories created get
+    /// `mode` (binlogs hold the data itself: by default only the owner may read them).
+    pub fn new(dir: &Path, mode: FileMode) -> Result<Spool, BinlogError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode.dir())
+            .create(dir)
+            .map_err(|e| archive_error(dir, e))?;
         Ok(Spool {
             dir: dir.to_path_buf(),
+            mode,
         })
     }
 
@@ -78,7 +87,13 @@ impl Spool {
     /// Starts open file `name` afresh (its magic number written).
     pub fn create(&self, name: &str) -> Result<OpenFile, BinlogError> {
         let path = self.path(name);
-        let file = File::create(&path).map_err(|e| archive_error(&path, e))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(self.mode.file())
+            .open(&path)
+            .map_err(|e| archive_error(&path, e))?;
         let mut open = OpenFile {
             name: name.to_string(),
             path,

@@ -405,6 +405,9 @@ impl BinlogConfig {
         if let Some(file) = self.start_file {
             settings.start_file = Some(file);
         }
+        if let Some(mode) = self.file_mode {
+            settings.spool_mode = mode;
+        }
     }
 
     /// The archiver's defaults as a layer (what `config check` shows).
