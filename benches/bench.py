@@ -227,6 +227,25 @@ def dump_tools(server, threads, variants=(), s3=None):
     }
 
 
+def alternate(server, tools, runs, base, what, s3=None):
+    """Runs each tool `runs` times, alternating, each into a fresh directory below `base` (only each
+    tool's last output is kept); returns the measurements and those last outputs."""
+    results = {name: [] for name in tools}
+    latest = {}
+    for run in range(runs):
+        for i, (name, command) in enumerate(tools.items()):
+            out = os.path.join(base, f"{i}-{run}")
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(out)
+            r = measure(server, command(out), out, s3 if name.endswith("(moto)") else None)
+            results[name].append(r)
+            print(f"  {what} run {run + 1}: {name}: {r['wall']:.2f} s, {r['bytes'] / 1e6:.0f} MB", flush=True)
+            if latest.get(name):
+                shutil.rmtree(latest[name], ignore_errors=True)
+            latest[name] = out
+    return results, latest
+
+
 def binlog_tools(server):
     """Archiving the server's binlog files: mybak (compressed, hashed, indexed) against the stock
     client's raw copy, alone and followed by zstd -3 for a like-for-like output."""
@@ -261,19 +280,7 @@ def run_binlog(server, args, work):
     """The binlog benchmark: the data load's binlog (row events), archived by each tool in turn."""
     server.sql("FLUSH BINARY LOGS")
     tools = binlog_tools(server)
-    results = {name: [] for name in tools}
-    latest = {}
-    for run in range(args.dump_runs):
-        for i, (name, command) in enumerate(tools.items()):
-            out = os.path.join(work, "binlog", f"{i}-{run}")
-            shutil.rmtree(out, ignore_errors=True)
-            os.makedirs(out)
-            r = measure(server, command(out), out)
-            results[name].append(r)
-            print(f"  binlog run {run + 1}: {name}: {r['wall']:.2f} s, {r['bytes'] / 1e6:.0f} MB", flush=True)
-            if latest.get(name):
-                shutil.rmtree(latest[name], ignore_errors=True)
-            latest[name] = out
+    results, latest = alternate(server, tools, args.dump_runs, os.path.join(work, "binlog"), "binlog")
     files = same_binlogs(server, latest["mybak binlog --once"], latest["mariadb-binlog --raw"])
     return "\n\n".join([
         table("Binlog archive", results, "mybak binlog --once"),
@@ -368,19 +375,8 @@ def main():
         source = checksums(server, DB)
         tools = {k: v for k, v in dump_tools(server, args.threads, args.variant, s3).items()
                  if k not in args.skip}
-        dumps_results = {name: [] for name in tools}
-        latest = {}
-        for run in range(args.dump_runs):
-            for i, (name, command) in enumerate(tools.items()):
-                out = os.path.join(work, "out", f"{i}-{run}")
-                shutil.rmtree(out, ignore_errors=True)
-                os.makedirs(out)
-                r = measure(server, command(out), out, s3 if name.endswith("(moto)") else None)
-                dumps_results[name].append(r)
-                print(f"  dump run {run + 1}: {name}: {r['wall']:.2f} s, {r['bytes'] / 1e6:.0f} MB", flush=True)
-                if latest.get(name):
-                    shutil.rmtree(latest[name], ignore_errors=True)
-                latest[name] = out
+        dumps_results, latest = alternate(server, tools, args.dump_runs, os.path.join(work, "out"),
+                                          "dump", s3)
         dumps = dict(latest)
         dumps["mybak dump"] = only_dir(latest["mybak dump"])
         restores = {} if args.dump_only else restore_tools(server, args.threads, dumps)

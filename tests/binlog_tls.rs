@@ -4,20 +4,14 @@
 mod common;
 
 use common::binlog::{archived_bytes, archived_names, server_binlog_bytes};
-use common::tls::make_certificates;
-use common::{mybak_bare, unique_name, Server, ServerOptions};
+use common::tls::server_with_tls;
+use common::{mybak_bare, unique_name};
 
 #[test]
 fn the_archiver_logs_in_with_a_password_over_verified_tls() {
     let certs = tempfile::tempdir().unwrap();
-    make_certificates(certs.path());
+    let server = server_with_tls(certs.path());
     let p = |f: &str| certs.path().join(f).to_str().unwrap().to_string();
-    let server = Server::start_with(
-        ServerOptions::default()
-            .arg(&format!("--ssl-ca={}", p("ca.pem")))
-            .arg(&format!("--ssl-cert={}", p("server.pem")))
-            .arg(&format!("--ssl-key={}", p("server-key.pem"))),
-    );
     let db = unique_name("tlsb");
     let user = unique_name("repl");
     server.exec(&format!(

@@ -9,16 +9,8 @@ use super::server::Server;
 
 /// `mybak binlog ROOT --no-defaults --socket <server> --user root --progress never`.
 pub fn mybak_binlog_cmd(server: &Server, root: &Path) -> Command {
-    let mut cmd = super::mybak_bare();
-    cmd.arg("binlog")
-        .arg(root)
-        .arg("--no-defaults")
-        .arg("--socket")
-        .arg(server.socket())
-        .arg("--user")
-        .arg("root")
-        .arg("--progress")
-        .arg("never");
+    let mut cmd = super::mybak_on(server, "binlog", "root");
+    cmd.arg(root);
     cmd
 }
 

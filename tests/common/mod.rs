@@ -36,8 +36,13 @@ pub fn mybak_cmd(server: &Server) -> Command {
 
 /// Like [`mybak_cmd`] with another `--user` (the password goes via `MYSQL_PWD`, never on the command line).
 pub fn mybak_cmd_as(server: &Server, user: &str) -> Command {
+    mybak_on(server, "dump", user)
+}
+
+/// `mybak COMMAND --no-defaults --socket <server> --user USER --progress never`.
+pub fn mybak_on(server: &Server, command: &str, user: &str) -> Command {
     let mut cmd = mybak_bare();
-    cmd.arg("dump")
+    cmd.arg(command)
         .arg("--no-defaults")
         .arg("--socket")
         .arg(server.socket())
@@ -139,16 +144,8 @@ impl FixtureNames {
 
 /// `mybak restore DIR --no-defaults --socket <server> --user root --progress never`.
 pub fn mybak_restore_cmd(server: &Server, dir: &std::path::Path) -> Command {
-    let mut cmd = mybak_bare();
-    cmd.arg("restore")
-        .arg(dir)
-        .arg("--no-defaults")
-        .arg("--socket")
-        .arg(server.socket())
-        .arg("--user")
-        .arg("root")
-        .arg("--progress")
-        .arg("never");
+    let mut cmd = mybak_on(server, "restore", "root");
+    cmd.arg(dir);
     cmd
 }
 

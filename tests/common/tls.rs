@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use super::server::{Server, ServerOptions};
+
 /// A CA and a server certificate for 127.0.0.1 in `dir` (openssl CLI).
 pub fn make_certificates(dir: &Path) {
     let run = |args: &[&str]| {
@@ -62,4 +64,16 @@ pub fn make_certificates(dir: &Path) {
         "-out",
         "server.pem",
     ]);
+}
+
+/// A server with TLS: certificates made in `dir` (kept there: `ca.pem` verifies the server).
+pub fn server_with_tls(dir: &Path) -> Server {
+    make_certificates(dir);
+    let p = |f: &str| dir.join(f).display().to_string();
+    Server::start_with(
+        ServerOptions::default()
+            .arg(&format!("--ssl-ca={}", p("ca.pem")))
+            .arg(&format!("--ssl-cert={}", p("server.pem")))
+            .arg(&format!("--ssl-key={}", p("server-key.pem"))),
+    )
 }
