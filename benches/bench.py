@@ -282,8 +282,9 @@ def run_binlog(server, args, work):
     tools = binlog_tools(server)
     results, latest = alternate(server, tools, args.dump_runs, os.path.join(work, "binlog"), "binlog")
     files = same_binlogs(server, latest["mybak binlog --once"], latest["mariadb-binlog --raw"])
+    gb = dir_bytes(latest["mariadb-binlog --raw"]) / 1e9
     return "\n\n".join([
-        table("Binlog archive", results, "mybak binlog --once"),
+        table("Binlog archive", results, "mybak binlog --once", gb),
         f"mybak's {files} archived files have the SHA-256 of mariadb-binlog's raw copies.",
     ])
 
@@ -317,18 +318,27 @@ def checksums(server, db):
     return [line.split("\t")[1] for line in server.sql(f"CHECKSUM TABLE {listed}").splitlines()]
 
 
-def table(title, results, base):
+def table(title, results, base, gb):
+    """Medians of each tool's runs; `gb`: the gigabytes of data handled (the source tables'
+    data_length, or the binlog's size), for client CPU seconds per GB."""
     ref = {k: statistics.median(r[k] for r in results[base]) for k in ("wall", "cpu", "server", "rss", "bytes")}
     lines = [f"### {title}", "",
-             "| tool | wall s | × mybak | client CPU s | server CPU s | peak RSS MB | output MB | × mybak |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| tool | wall s | × mybak | client CPU s | client CPU s/GB | server CPU s | peak RSS MB | "
+             "output MB | × mybak |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, runs in results.items():
         m = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "server", "rss", "bytes")}
         out = f"{m['bytes'] / 1e6:.0f}" if m["bytes"] else "–"
         ratio = f"{m['bytes'] / ref['bytes']:.2f}" if m["bytes"] and ref["bytes"] else "–"
         lines.append(f"| {name} | {m['wall']:.2f} | {m['wall'] / ref['wall']:.2f} | {m['cpu']:.2f} | "
-                     f"{m['server']:.2f} | {m['rss']:.0f} | {out} | {ratio} |")
+                     f"{m['cpu'] / gb:.2f} | {m['server']:.2f} | {m['rss']:.0f} | {out} | {ratio} |")
     return "\n".join(lines)
+
+
+def data_gb(server):
+    """The gigabytes of the benchmark tables (information_schema data_length)."""
+    return int(server.sql(f"SELECT SUM(data_length) FROM information_schema.tables "
+                          f"WHERE table_schema = '{DB}'").strip()) / 1e9
 
 
 def machine(server):
@@ -373,6 +383,7 @@ def main():
                 run_binlog(server, args, work)]))
             return
         source = checksums(server, DB)
+        gb = data_gb(server)
         tools = {k: v for k, v in dump_tools(server, args.threads, args.variant, s3).items()
                  if k not in args.skip}
         dumps_results, latest = alternate(server, tools, args.dump_runs, os.path.join(work, "out"),
@@ -397,8 +408,9 @@ def main():
             f"Data: scale {args.scale} (8 sbtest tables + wide table); {args.dump_runs} alternated "
             f"dump runs and {args.runs} alternated restore runs of each tool, medians; "
             f"{args.threads} threads; server on the same host.",
-            table("Dump", dumps_results, "mybak dump"),
-            "" if args.dump_only else table("Restore", restore_results, "mybak restore --no-binlog"),
+            f"Source data: {gb:.3f} GB (data_length of the tables).",
+            table("Dump", dumps_results, "mybak dump", gb),
+            "" if args.dump_only else table("Restore", restore_results, "mybak restore --no-binlog", gb),
             "mybak's restored database matched the source (CHECKSUM TABLE of every table).",
         ])
         print("\n" + report)
