@@ -180,7 +180,7 @@ fn survey_from(
     let files = source::files_from(storage, archive, &binlog.file).map_err(Skip::Fatal)?;
     if let Target::Time(at) = target {
         // The snapshot must not hold a transaction stamped at or after the target.
-        let before = source::events(storage, archive, &files[..1], 4)
+        let before = source::events(storage, archive, files.get(..1).unwrap_or_default(), 4)
             .take_while(|e| e.as_ref().map_or(true, |e| e.start < binlog.position));
         for event in before {
             let event = event.map_err(Skip::Fatal)?;
