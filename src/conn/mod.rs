@@ -14,6 +14,7 @@
 //! [`opts`]) shows the password in its `Debug` output: never log it.
 
 mod login;
+pub mod wire;
 mod opts;
 mod settings;
 mod timeout;

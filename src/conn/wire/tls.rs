@@ -1,4 +1,4 @@
-//! TLS for the replication connection (rustls with ring, as the driver uses), verifying the
+//! TLS for the protocol-level connections (rustls with ring, as the driver uses), verifying the
 //! server as each `ssl-mode` says: see [`crate::conn::opts`] for the same rules on the driver.
 
 use std::net::TcpStream;
