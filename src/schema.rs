@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
 
+use crate::conn::Session;
 use crate::error::{Error, QueryContext, Result};
 use crate::filter::Filter;
 use crate::sql::charset::lossless_through_utf8mb4;
@@ -350,9 +351,9 @@ pub struct DataColumns {
 }
 
 /// Reads the columns of a table for its data dump.
-pub fn data_columns(conn: &mut Conn, table: &TableInfo) -> Result<DataColumns> {
+pub fn data_columns(conn: &mut dyn Session, table: &TableInfo) -> Result<DataColumns> {
     let rows: Vec<Row> = conn
-        .query(format!(
+        .rows(&format!(
             "SELECT COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_TYPE, \
              CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} \
              ORDER BY ORDINAL_POSITION",
@@ -411,10 +412,10 @@ pub struct IndexColumn {
 
 /// The columns of the table's unique indexes, for choosing a chunk key. Two queries, each on
 /// one table: information_schema joins are not pushed down and would read every table's columns.
-pub fn unique_index_columns(conn: &mut Conn, table: &TableInfo) -> Result<Vec<IndexColumn>> {
+pub fn unique_index_columns(conn: &mut dyn Session, table: &TableInfo) -> Result<Vec<IndexColumn>> {
     let (db, name) = (quote_string(&table.database), quote_string(&table.name));
     let indexes: Vec<Row> = conn
-        .query(format!(
+        .rows(&format!(
             "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS \
              WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {name} AND NON_UNIQUE = 0 \
              ORDER BY INDEX_NAME, SEQ_IN_INDEX"
@@ -424,7 +425,7 @@ pub fn unique_index_columns(conn: &mut Conn, table: &TableInfo) -> Result<Vec<In
         return Ok(Vec::new());
     }
     let columns: Vec<Row> = conn
-        .query(format!(
+        .rows(&format!(
             "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS \
              WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {name}"
         ))
@@ -455,10 +456,9 @@ pub fn unique_index_columns(conn: &mut Conn, table: &TableInfo) -> Result<Vec<In
 }
 
 /// Runs a `SHOW CREATE …` and returns the row, or an object error naming `object`.
-pub fn show_create(conn: &mut Conn, statement: &str, object: &str) -> Result<Row> {
-    let row: Option<Row> = conn
-        .query_first(statement)
-        .map_err(|e| Error::object(object, e))?;
+pub fn show_create(conn: &mut dyn Session, statement: &str, object: &str) -> Result<Row> {
+    let row: Option<Row> =
+        crate::conn::query_first(conn, statement).map_err(|e| Error::object(object, e))?;
     row.ok_or_else(|| Error::Object {
         object: object.to_string(),
         message: "it no longer exists".to_string(),
@@ -491,7 +491,7 @@ pub fn column_text(row: &Row, name: &str, object: &str) -> Result<String> {
 }
 
 /// `SHOW CREATE DATABASE` text.
-pub fn create_database(conn: &mut Conn, db: &str) -> Result<String> {
+pub fn create_database(conn: &mut dyn Session, db: &str) -> Result<String> {
     let object = format!("database {}", quote_ident(db));
     let row = show_create(
         conn,

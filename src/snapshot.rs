@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
 
-use crate::conn::ConnSettings;
+use crate::conn::{ConnSettings, Session};
 use crate::error::{Error, QueryContext, Result};
 use crate::manifest::{Binlog, ServerInfo};
 
@@ -77,7 +77,7 @@ pub fn parse_version(v: &str) -> (u32, u32, u32) {
 /// [`DumpSettings::check_timeouts`](crate::dump::DumpSettings::check_timeouts)); statements
 /// run without a time limit here (`max_statement_time = 0`), so one that runs longer than the
 /// net-timeout ends the run.
-pub fn prepare_session(conn: &mut Conn, server: &Server) -> Result<()> {
+pub fn prepare_session(conn: &mut dyn Session, server: &Server) -> Result<()> {
     let mut statements = vec![
         "SET NAMES utf8mb4",
         "SET SESSION time_zone = '+00:00'",
@@ -93,35 +93,35 @@ pub fn prepare_session(conn: &mut Conn, server: &Server) -> Result<()> {
         statements.push("SET SESSION max_execution_time = 0");
     }
     for s in statements {
-        conn.query_drop(s)
+        conn.run(s)
             .context(|| format!("setting up the dump session ({s})"))?;
     }
     Ok(())
 }
 
 /// Starts a REPEATABLE READ consistent-snapshot transaction on a worker connection.
-pub fn begin_snapshot(conn: &mut Conn) -> Result<()> {
-    conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+pub fn begin_snapshot(conn: &mut dyn Session) -> Result<()> {
+    conn.run("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .context(|| "setting REPEATABLE READ".to_string())?;
-    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+    conn.run("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         .context(|| "starting a consistent-snapshot transaction".to_string())
 }
 
 /// Starts a table's own transaction (`--consistency=per-table`): its metadata lock is taken
 /// first, by reading none of its rows, so no DDL can come between reading its definition and
 /// reading its rows (the snapshot itself starts with the first row read, after the lock).
-pub fn begin_table_transaction(conn: &mut Conn, table_sql_name: &str) -> Result<()> {
-    conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+pub fn begin_table_transaction(conn: &mut dyn Session, table_sql_name: &str) -> Result<()> {
+    conn.run("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .context(|| "setting REPEATABLE READ".to_string())?;
-    conn.query_drop("START TRANSACTION READ ONLY")
+    conn.run("START TRANSACTION READ ONLY")
         .context(|| "starting the table's transaction".to_string())?;
-    conn.query_drop(format!("SELECT 1 FROM {table_sql_name} LIMIT 0"))
+    conn.run(&format!("SELECT 1 FROM {table_sql_name} LIMIT 0"))
         .context(|| format!("locking the definition of {table_sql_name}"))
 }
 
 /// Ends a worker's snapshot transaction.
-pub fn end_snapshot(conn: &mut Conn) -> Result<()> {
-    conn.query_drop("COMMIT")
+pub fn end_snapshot(conn: &mut dyn Session) -> Result<()> {
+    conn.run("COMMIT")
         .context(|| "ending the snapshot transaction".to_string())
 }
 

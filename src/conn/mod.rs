@@ -13,17 +13,21 @@
 //! [`Password::expose`], used to hand it to the driver. Beware that `mysql::Opts` (from
 //! [`opts`]) shows the password in its `Debug` output: never log it.
 
+pub mod data;
 mod login;
-pub mod wire;
 mod opts;
+mod session;
 mod settings;
 mod timeout;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use data::{DataConn, TextRow, TextRows};
 pub use login::login_user;
 pub use opts::opts;
+pub use session::{query, query_first, Session};
 pub use settings::{
     password_prompt_requested, resolve, ssl_settings, ConnOverrides, ConnSettings, Endpoint,
     ParseSslModeError, Password, SslMode, SslSettings, DEFAULT_CONNECT_TIMEOUT,

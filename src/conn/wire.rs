@@ -329,11 +329,10 @@ impl Wire {
         let Stream::Tcp(tcp) = stream else {
             return Err(self.protocol("starting TLS", "not a TCP connection".into()));
         };
-        let secure =
-            tls::wrap(tcp, &host, &settings.ssl).map_err(|reason| WireError::Connect {
-                endpoint: self.endpoint.to_string(),
-                reason,
-            })?;
+        let secure = tls::wrap(tcp, &host, &settings.ssl).map_err(|reason| WireError::Connect {
+            endpoint: self.endpoint.to_string(),
+            reason,
+        })?;
         self.framed =
             MySyncFramed::construct(in_buf, out_buf, codec, Stream::Tls(Box::new(secure)));
         Ok(())

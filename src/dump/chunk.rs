@@ -3,8 +3,7 @@
 
 use std::sync::Mutex;
 
-use mysql::prelude::Queryable;
-use mysql::Conn;
+use crate::conn::DataConn;
 
 use crate::dump::rows::{each_row_of, StreamStats};
 use crate::dump::select::{
@@ -138,7 +137,7 @@ impl ChunkedTable {
     /// empty table (nothing to cut).
     /// `schema_file` is the table's schema file, reported with the data files at the end.
     pub fn open(
-        conn: &mut Conn,
+        conn: &mut DataConn,
         read: TableRead,
         key: ChunkKey,
         target_rows: u64,
@@ -149,7 +148,7 @@ impl ChunkedTable {
             ChunkKey::Integer { column } => {
                 let c = quote_ident(&column);
                 let bounds: Option<(Option<String>, Option<String>)> = conn
-                    .query_first(format!("SELECT MIN({c}), MAX({c}) FROM {from}"))
+                    .query_first(&format!("SELECT MIN({c}), MAX({c}) FROM {from}"))
                     .map_err(|e| statement_error(&read.table, e))?;
                 let parse = |v: Option<String>| v.and_then(|s| s.parse::<i128>().ok());
                 let Some((Some(min), Some(max))) = bounds.map(|(a, b)| (parse(a), parse(b))) else {
@@ -184,7 +183,7 @@ impl ChunkedTable {
 
     /// The next range, or `Next::HandedOut` when the table is handed out completely (or failed),
     /// with the table's completion when its last chunk is in already.
-    pub fn next(&self, conn: &mut Conn) -> Result<Next> {
+    pub fn next(&self, conn: &mut DataConn) -> Result<Next> {
         let mut cursor = self.cursor.lock().map_err(|_| poisoned(&self.read))?;
         let condition = match &mut *cursor {
             Cursor::Integer {
@@ -269,10 +268,10 @@ impl ChunkedTable {
     }
 
     /// The smallest key at or above `lo`, inside the snapshot; `None` when there is none.
-    fn next_key(&self, conn: &mut Conn, column: &str, lo: i128) -> Result<Option<i128>> {
+    fn next_key(&self, conn: &mut DataConn, column: &str, lo: i128) -> Result<Option<i128>> {
         let c = quote_ident(column);
         let found: Option<Option<String>> = conn
-            .query_first(format!(
+            .query_first(&format!(
                 "SELECT MIN({c}) FROM {} WHERE {c} >= {lo}",
                 self.read.table.qualified()
             ))
@@ -289,7 +288,7 @@ impl ChunkedTable {
     /// The key `rows` entries after `lower` (exclusive), as literals; `None` past the end.
     fn boundary(
         &self,
-        conn: &mut Conn,
+        conn: &mut DataConn,
         columns: &[String],
         lower: Option<&str>,
         rows: u64,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use chrono::{SecondsFormat, Utc};
 use mysql::Conn;
 
-use crate::conn::{self, ConnSettings};
+use crate::conn::{self, ConnSettings, DataConn};
 use crate::crypt::Recipient;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
@@ -186,8 +186,9 @@ impl Job {
     }
 }
 
-fn connect(settings: &ConnSettings, server: &Server) -> Result<Conn> {
-    let mut conn = conn::connect(settings)?;
+/// A worker connection, set up for dumping.
+fn connect(settings: &ConnSettings, server: &Server) -> Result<DataConn> {
+    let mut conn = DataConn::connect(settings)?;
     snapshot::prepare_session(&mut conn, server)?;
     Ok(conn)
 }
@@ -293,7 +294,7 @@ fn read_all(
     catalog: &Catalog,
     main: &mut Conn,
     dir: &DumpDir,
-    mut workers: Vec<Option<Conn>>,
+    mut workers: Vec<Option<DataConn>>,
     lock: Option<snapshot::GlobalLock>,
     mut results: Results,
     progress: &dyn Progress,
@@ -384,7 +385,7 @@ struct Guarded {
 }
 
 type Begun = (
-    Vec<Option<Conn>>,
+    Vec<Option<DataConn>>,
     Option<crate::manifest::Binlog>,
     Option<snapshot::GlobalLock>,
     Results,

@@ -1,7 +1,7 @@
 //! Rows become SQL: each row read over the text protocol is written as the literal tuple `(…)`
 //! straight into the INSERT statement being built, fingerprinted, and streamed to its file.
 
-use mysql::Conn;
+use crate::conn::{DataConn, TextRow};
 
 use crate::dump::fingerprint::Fingerprint;
 use crate::dump::select::{
@@ -44,27 +44,25 @@ pub trait RowSink {
 }
 
 /// Runs `select` (a SELECT over `table`) and writes each row into `sink` as the SQL literal tuple
-/// `(v1,v2,…)` the dump writes for it: the one place rows become SQL. Each value is dropped as
-/// soon as it is written, so a huge row is not held twice.
+/// `(v1,v2,…)` the dump writes for it: the one place rows become SQL. Values are formatted
+/// straight from the packet buffer ([`TextRow`]), so a row is never copied before it is SQL.
 pub fn for_each_row(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     table: &TableInfo,
     select: &RowSelect,
     sink: &mut dyn RowSink,
 ) -> Result<()> {
-    use mysql::prelude::Queryable;
-    let mut result = conn
-        .query_iter(&select.sql)
+    let mut rows = conn
+        .query_stream(&select.sql)
         .map_err(|e| statement_error(table, e))?;
-    let kinds = select.shape.kinds(result.columns().as_ref());
-    let set = result
-        .iter()
-        .ok_or_else(|| object_error(table, "the SELECT returned no result set"))?;
-    for row in set {
-        let mut row = row.map_err(|e| statement_error(table, e))?;
+    if rows.columns().is_empty() {
+        return Err(object_error(table, "the SELECT returned no result set"));
+    }
+    let kinds = select.shape.kinds(rows.columns());
+    while let Some(row) = rows.next_row().map_err(|e| statement_error(table, e))? {
         let size = tuple_size(&row, &kinds);
         if size >= HUGE_ROW && sink.start_pieces()? {
-            write_in_pieces(&mut row, &kinds, sink)?;
+            write_in_pieces(&row, &kinds, sink)?;
             continue;
         }
         let out = sink.buffer(size)?;
@@ -78,11 +76,7 @@ pub fn for_each_row(
             if i > 0 {
                 out.push(b',');
             }
-            // Taken out of the row, so each value is freed as soon as it is written.
-            match row.take::<mysql::Value, usize>(i) {
-                Some(mysql::Value::Bytes(b)) => push_value(out, *kind, Some(&b)),
-                _ => push_value(out, *kind, None),
-            }
+            push_value(out, *kind, row.get(i));
         }
         out.push(b')');
         sink.done()?;
@@ -90,13 +84,8 @@ pub fn for_each_row(
     Ok(())
 }
 
-/// Writes one huge row's tuple to `sink` in pieces of about [`PIECE`] bytes, each value freed
-/// as soon as it is written.
-fn write_in_pieces(
-    row: &mut mysql::Row,
-    kinds: &[ValueKind],
-    sink: &mut dyn RowSink,
-) -> Result<()> {
+/// Writes one huge row's tuple to `sink` in pieces of about [`PIECE`] bytes.
+fn write_in_pieces(row: &TextRow<'_>, kinds: &[ValueKind], sink: &mut dyn RowSink) -> Result<()> {
     let mut out = Vec::with_capacity(2 * PIECE);
     let mut scratch = Vec::with_capacity(8 * PIECE);
     out.push(b'(');
@@ -104,24 +93,14 @@ fn write_in_pieces(
         if i > 0 {
             out.push(b',');
         }
-        let value = match row.take::<mysql::Value, usize>(i) {
-            Some(mysql::Value::Bytes(b)) => Some(b),
-            _ => None,
-        };
-        value_pieces::<crate::Error>(
-            *kind,
-            value.as_deref(),
-            PIECE,
-            &mut scratch,
-            &mut |p: &[u8]| {
-                out.extend_from_slice(p);
-                if out.len() >= PIECE {
-                    sink.piece(&out)?;
-                    out.clear();
-                }
-                Ok(())
-            },
-        )?;
+        value_pieces::<crate::Error>(*kind, row.get(i), PIECE, &mut scratch, &mut |p: &[u8]| {
+            out.extend_from_slice(p);
+            if out.len() >= PIECE {
+                sink.piece(&out)?;
+                out.clear();
+            }
+            Ok(())
+        })?;
     }
     out.push(b')');
     sink.piece(&out)?;
@@ -129,18 +108,16 @@ fn write_in_pieces(
 }
 
 /// About the length of a row's literal tuple (exact for binary values, close for text).
-fn tuple_size(row: &mysql::Row, kinds: &[ValueKind]) -> usize {
+fn tuple_size(row: &TextRow<'_>, kinds: &[ValueKind]) -> usize {
     kinds
         .iter()
         .enumerate()
-        .map(|(i, k)| match (row.as_ref(i), k) {
-            (Some(mysql::Value::Bytes(b)), ValueKind::Binary) => 2 * b.len() + 4,
-            (Some(mysql::Value::Bytes(b)), ValueKind::Introduced(cs)) => {
-                2 * b.len() + 5 + cs.name().len()
-            }
-            (Some(mysql::Value::Bytes(b)), ValueKind::Bit) => 8 * b.len() + 4,
-            (Some(mysql::Value::Bytes(b)), _) => b.len() + b.len() / 16 + 4,
-            _ => 5,
+        .map(|(i, k)| match (row.get(i), k) {
+            (Some(b), ValueKind::Binary) => 2 * b.len() + 4,
+            (Some(b), ValueKind::Introduced(cs)) => 2 * b.len() + 5 + cs.name().len(),
+            (Some(b), ValueKind::Bit) => 8 * b.len() + 4,
+            (Some(b), _) => b.len() + b.len() / 16 + 4,
+            (None, _) => 5,
         })
         .sum::<usize>()
         + 2
@@ -165,7 +142,7 @@ impl<F: FnMut(&[u8]) -> Result<()>> RowSink for Each<F> {
 
 /// [`for_each_row`] with a closure that gets each row tuple.
 pub fn each_row_of(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     table: &TableInfo,
     select: &RowSelect,
     f: impl FnMut(&[u8]) -> Result<()>,
@@ -217,7 +194,7 @@ impl RowSink for FingerprintSink {
 
 /// The fingerprint of the rows `select` reads, exactly as a dump would record it.
 pub fn fingerprint_rows(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     table: &TableInfo,
     select: &RowSelect,
 ) -> Result<Fingerprint> {
@@ -373,7 +350,7 @@ impl RowSink for InsertSink<'_> {
 
 /// Streams the rows of `select` into INSERT statements in `target`'s file (created on the first row).
 pub fn stream_rows(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     read: &TableRead,
     select: &RowSelect,
     target: &Target<'_>,

@@ -1,7 +1,6 @@
 //! One table's files: its `CREATE TABLE` (or `CREATE SEQUENCE` with its state) and its rows as INSERTs.
 
-use mysql::prelude::Queryable;
-use mysql::Conn;
+use crate::conn::DataConn;
 
 use crate::dump::fingerprint::Fingerprint;
 use crate::dump::rows::{fingerprint_rows, stream_rows, StreamStats, Target};
@@ -30,7 +29,7 @@ pub struct TableOutput {
 
 /// Writes the schema file and the data file of `job`'s table.
 pub fn dump_table(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     server: &Server,
     dir: &DumpDir,
     job: &Job,
@@ -59,7 +58,7 @@ pub fn dump_table(
 
 /// The schema file and the data file of a base table read in one stream.
 fn table_with_rows(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     server: &Server,
     dir: &DumpDir,
     table: &TableInfo,
@@ -92,7 +91,7 @@ fn table_with_rows(
 
 /// Writes the table's schema file and reads how its rows are to be read.
 pub fn open_table(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     server: &Server,
     dir: &DumpDir,
     table: &TableInfo,
@@ -120,13 +119,13 @@ fn table_dir(table: &TableInfo) -> String {
     file_name(&table.database)
 }
 
-fn schema_file(conn: &mut Conn, dir: &DumpDir, table: &TableInfo) -> Result<DumpedFile> {
+fn schema_file(conn: &mut DataConn, dir: &DumpDir, table: &TableInfo) -> Result<DumpedFile> {
     definition_file(conn, dir, table, FileKind::TableSchema, "")
 }
 
-fn sequence_file(conn: &mut Conn, dir: &DumpDir, table: &TableInfo) -> Result<DumpedFile> {
+fn sequence_file(conn: &mut DataConn, dir: &DumpDir, table: &TableInfo) -> Result<DumpedFile> {
     let state: Option<(String, String)> = conn
-        .query_first(format!(
+        .query_first(&format!(
             "SELECT next_not_cached_value, cycle_count FROM {}",
             table.qualified()
         ))
@@ -144,7 +143,7 @@ fn sequence_file(conn: &mut Conn, dir: &DumpDir, table: &TableInfo) -> Result<Du
 
 /// Writes the `SHOW CREATE TABLE` (or `SEQUENCE`) of `table`, then `after`, as a file of its own.
 fn definition_file(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     dir: &DumpDir,
     table: &TableInfo,
     kind: FileKind,
@@ -208,7 +207,7 @@ fn write_whole(
 
 /// Writes the data file of `range` (none when it holds no rows) and says what it held.
 pub fn data_file(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     server: &Server,
     dir: &DumpDir,
     read: &TableRead,
@@ -269,7 +268,7 @@ pub fn data_file(
 /// The fingerprint of a table's rows as they are now, read exactly as a dump reads them
 /// (`mybak verify --restore-test` compares it with the one recorded at dump time).
 pub fn table_fingerprint(
-    conn: &mut Conn,
+    conn: &mut DataConn,
     server: &Server,
     table: &TableInfo,
 ) -> Result<Fingerprint> {

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mysql::Conn;
+use crate::conn::DataConn;
 
 use crate::dump::chunk::{Chunk, ChunkedTable, Completion, Next};
 use crate::dump::select::{RowRange, TableRead, TableSettings};
@@ -103,7 +103,7 @@ struct Scheduler {
 /// longer be read inside the snapshot.
 pub(super) fn run_workers(
     ctx: &WorkerContext<'_>,
-    workers: &mut [Option<Conn>],
+    workers: &mut [Option<DataConn>],
     jobs: Vec<Job>,
     results: &mut Results,
     alongside: impl FnOnce(()) -> Result<()>,
@@ -137,7 +137,7 @@ pub(super) fn run_workers(
 
 fn worker_loop(
     ctx: &WorkerContext<'_>,
-    slot: &mut Option<Conn>,
+    slot: &mut Option<DataConn>,
     scheduler: &Scheduler,
     shared: &Mutex<Results>,
 ) {
@@ -171,7 +171,7 @@ fn worker_loop(
 /// a ping gets no answer.
 fn lost_connection(
     ctx: &WorkerContext<'_>,
-    conn: &mut Conn,
+    conn: &mut DataConn,
     e: &Error,
     during: &str,
 ) -> Option<Error> {
@@ -185,7 +185,7 @@ fn lost_connection(
 /// Reads one chunk of a big table; the table's completion is recorded with its last chunk.
 fn chunk_of(
     ctx: &WorkerContext<'_>,
-    conn: &mut Conn,
+    conn: &mut DataConn,
     t: &ChunkedTable,
     chunk: &Chunk,
     shared: &Mutex<Results>,
@@ -237,7 +237,7 @@ impl Scheduler {
     fn next(
         &self,
         ctx: &WorkerContext<'_>,
-        conn: &mut Conn,
+        conn: &mut DataConn,
         shared: &Mutex<Results>,
     ) -> Result<Option<Work>> {
         loop {
@@ -280,7 +280,7 @@ impl Scheduler {
     fn start(
         &self,
         ctx: &WorkerContext<'_>,
-        conn: &mut Conn,
+        conn: &mut DataConn,
         job: Job,
         shared: &Mutex<Results>,
     ) -> Result<Option<Work>> {
@@ -340,7 +340,7 @@ enum Opened {
 /// Writes the schema file of a big table and prepares its chunks.
 fn open_chunked(
     ctx: &WorkerContext<'_>,
-    conn: &mut Conn,
+    conn: &mut DataConn,
     job: &Job,
     target_rows: u64,
 ) -> Result<Opened> {
@@ -368,7 +368,7 @@ fn open_chunked(
 
 fn whole(
     ctx: &WorkerContext<'_>,
-    conn: &mut Conn,
+    conn: &mut DataConn,
     job: &Job,
     shared: &Mutex<Results>,
 ) -> Result<()> {
@@ -404,7 +404,7 @@ fn poisoned(table: &TableInfo) -> Error {
 
 fn rows(
     ctx: &WorkerContext<'_>,
-    conn: &mut Conn,
+    conn: &mut DataConn,
     schema_file: DumpedFile,
     read: &TableRead,
     shared: &Mutex<Results>,
@@ -466,9 +466,9 @@ fn complete(ctx: &WorkerContext<'_>, r: &mut Results, t: &ChunkedTable, c: Compl
 /// Runs `f` inside the table's own transaction in per-table mode (its metadata lock first).
 fn in_transaction<T>(
     ctx: &WorkerContext<'_>,
-    conn: &mut Conn,
+    conn: &mut DataConn,
     table: &TableInfo,
-    f: impl FnOnce(&mut Conn) -> Result<T>,
+    f: impl FnOnce(&mut DataConn) -> Result<T>,
 ) -> Result<T> {
     if ctx.per_table {
         snapshot::begin_table_transaction(conn, &table.qualified())?;

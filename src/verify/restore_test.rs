@@ -147,6 +147,9 @@ fn compare_fingerprints(
         ..FilterSpec::default()
     })?;
     let catalog = schema::list(&mut conn, &filter)?;
+    // Rows are read back the way the dump read them, on a data connection.
+    let mut data = conn::DataConn::connect(&settings.conn)?;
+    snapshot::prepare_session(&mut data, &server)?;
     for (db, rename) in manifest.databases.iter().zip(renames) {
         for entry in &db.tables {
             let object = format!("table {}", qualified(&db.name, &entry.name));
@@ -160,7 +163,7 @@ fn compare_fingerprints(
                     .push(problem(&object, "missing after the test restore"));
                 continue;
             };
-            match table_fingerprint(&mut conn, &server, info) {
+            match table_fingerprint(&mut data, &server, info) {
                 // The connection cannot be used again: the next table's rows could be this one's.
                 Err(e) if e.broken_connection().is_some() => return Err(e),
                 Err(e) => report.problems.push(problem(&object, format!("cannot be read back: {e}"))),
