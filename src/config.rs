@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::conn::SslMode;
 use crate::error::{Error, Result};
 use crate::manifest::Consistency;
+use crate::plan::Threads;
 use crate::regular_file::{self, Links, ReadError};
 use crate::restore::UsersMode;
 use crate::units::{ByteSize, FileMode, Span};
@@ -230,7 +231,7 @@ layer! {
         pub users: bool,
         pub consistency: Consistency,
         pub lock_wait_timeout: Span,
-        pub threads: usize,
+        pub threads: Threads,
         pub max_statement_bytes: ByteSize,
         pub chunk_size: ByteSize,
         pub compress_level: i32,

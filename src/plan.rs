@@ -1,8 +1,100 @@
-//! Planning, as pure functions: which table a worker takes next, and in which order views are created.
+//! Planning, as pure functions: how many connections, which table a worker takes next, and in
+//! which order views are created.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::schema::{IndexColumn, TableInfo};
+
+/// How many connections a dump opens: a fixed number, or chosen when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Threads {
+    /// From the CPUs here and on the server, less the server's other running queries
+    /// ([`auto_threads`]).
+    #[default]
+    Auto,
+    /// Exactly this many (at least 1).
+    Count(usize),
+}
+
+impl std::str::FromStr for Threads {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(Threads::Auto);
+        }
+        match s.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Threads::Count(n)),
+            _ => Err(format!(
+                "invalid thread count {s:?}: expected a number from 1 up, or auto"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Threads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Threads::Auto => f.write_str("auto"),
+            Threads::Count(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl serde::Serialize for Threads {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Threads::Auto => s.serialize_str("auto"),
+            Threads::Count(n) => s.serialize_u64(*n as u64),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Threads {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(u64),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Count(n) => usize::try_from(n)
+                .ok()
+                .filter(|&n| n >= 1)
+                .map(Threads::Count)
+                .ok_or_else(|| serde::de::Error::custom("threads must be at least 1, or auto")),
+            Raw::Word(w) => w.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// The most connections [`auto_threads`] picks: past this, a dump is bound by the server's
+/// disks and the client's compression, not by connections.
+pub const MAX_AUTO_THREADS: usize = 8;
+
+/// What the choice of the number of connections is made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    /// CPUs of the machine mybak runs on.
+    pub client_cpus: usize,
+    /// CPUs of the server, when it says (MariaDB's `thread_pool_size` defaults to them).
+    pub server_cpus: Option<usize>,
+    /// Queries the server is running besides ours (`Threads_running` less one).
+    pub busy: u64,
+}
+
+/// The number of connections for a dump under `load`: one per CPU the client has and the
+/// server has free (its CPUs less the queries it is running for others), at least 1 and at
+/// most [`MAX_AUTO_THREADS`]. Each connection keeps one server thread (reading and sending
+/// rows) and one client thread (formatting, compressing, hashing) busy, so more connections
+/// than free CPUs on either side only add contention; a busy production server gets fewer.
+pub fn auto_threads(load: Load) -> usize {
+    let server = load.server_cpus.unwrap_or(load.client_cpus);
+    let busy = usize::try_from(load.busy).unwrap_or(usize::MAX);
+    let free = server.saturating_sub(busy);
+    load.client_cpus.min(free).clamp(1, MAX_AUTO_THREADS)
+}
 
 /// Indices of `tables` with the largest (estimated) first, so the longest job starts first and
 /// small ones fill the gaps at the end; ties keep name order.
@@ -79,6 +171,42 @@ pub fn order_views(views: &[ViewDef<'_>]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_threads_follow_free_cpus_on_both_sides() {
+        let load = |client_cpus, server_cpus, busy| Load {
+            client_cpus,
+            server_cpus,
+            busy,
+        };
+        let cases = [
+            // (load, connections)
+            (load(2, None, 0), 2),
+            (load(2, Some(2), 0), 2),
+            (load(16, Some(64), 0), MAX_AUTO_THREADS),
+            (load(4, Some(2), 0), 2),
+            (load(8, Some(8), 5), 3),
+            (load(8, Some(8), 8), 1),
+            (load(8, Some(8), 100), 1),
+            (load(0, Some(0), 0), 1),
+            (load(2, None, u64::MAX), 1),
+        ];
+        for (l, want) in cases {
+            assert_eq!(auto_threads(l), want, "{l:?}");
+        }
+    }
+
+    #[test]
+    fn threads_parse_as_a_count_or_auto() {
+        assert_eq!("auto".parse::<Threads>(), Ok(Threads::Auto));
+        assert_eq!("AUTO".parse::<Threads>(), Ok(Threads::Auto));
+        assert_eq!("3".parse::<Threads>(), Ok(Threads::Count(3)));
+        for bad in ["0", "-1", "", "two", "1.5"] {
+            assert!(bad.parse::<Threads>().is_err(), "{bad}");
+        }
+        assert_eq!(Threads::Count(4).to_string(), "4");
+        assert_eq!(Threads::Auto.to_string(), "auto");
+    }
     use crate::schema::TableKind;
 
     fn table(db: &str, name: &str, bytes: u64) -> TableInfo {

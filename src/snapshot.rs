@@ -51,6 +51,30 @@ impl Server {
     }
 }
 
+/// What the server is doing besides us, for choosing the number of connections: its CPUs
+/// (MariaDB's `thread_pool_size`, which defaults to them; unknown on MySQL) and the queries it
+/// is running for others. Unreadable values count as unknown and idle: this only guides a
+/// default.
+pub fn load(conn: &mut Conn, server: &Server, client_cpus: usize) -> crate::plan::Load {
+    let mut value = |sql: &str| -> Option<u64> {
+        let row: Option<(String, String)> = conn.query_first(sql).ok().flatten();
+        row.and_then(|(_, v)| v.trim().parse().ok())
+    };
+    let server_cpus = if server.mariadb {
+        value("SHOW GLOBAL VARIABLES LIKE 'thread_pool_size'")
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n > 0)
+    } else {
+        None
+    };
+    let running = value("SHOW GLOBAL STATUS LIKE 'Threads_running'").unwrap_or(1);
+    crate::plan::Load {
+        client_cpus,
+        server_cpus,
+        busy: running.saturating_sub(1),
+    }
+}
+
 /// `10.11.19-MariaDB-0+deb12u1` → (10, 11, 19).
 /// The `5.5.5-` prefix old MariaDB servers put before their real version is skipped.
 pub fn parse_version(v: &str) -> (u32, u32, u32) {

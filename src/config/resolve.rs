@@ -480,6 +480,7 @@ impl ConfigFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Threads;
 
     #[test]
     fn defaults_come_from_the_settings_structs() {
@@ -516,12 +517,12 @@ mod tests {
     #[test]
     fn the_file_overrides_the_defaults_and_the_password_is_masked() {
         let mut file = ConfigFile::default();
-        file.dump.threads = Some(3);
+        file.dump.threads = Some(Threads::Count(3));
         file.dump.databases = Some(vec!["shop".into()]);
         file.connection.password = Some("s3cret".into());
         file.restore.rename_database = Some(vec!["a=b".into()]);
         let e = file.effective().unwrap();
-        assert_eq!(e.dump.threads, Some(3));
+        assert_eq!(e.dump.threads, Some(Threads::Count(3)));
         assert_eq!(e.dump.databases, Some(vec!["shop".to_string()]));
         assert_eq!(e.connection.password.as_deref(), Some("***"));
         assert_eq!(e.restore.rename_database, Some(vec!["a=b".to_string()]));
@@ -535,7 +536,7 @@ mod tests {
     fn bad_values_are_refused_when_applied() {
         let mut s = DumpSettings::default();
         let e = DumpConfig {
-            threads: Some(0),
+            threads: Some(Threads::Count(0)),
             ..DumpConfig::default()
         }
         .apply(&mut s)

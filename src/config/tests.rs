@@ -102,17 +102,17 @@ fn unknown_keys_and_bad_values_name_file_and_line() {
 fn the_command_line_layer_wins_field_by_field() {
     let file = DumpConfig {
         output_dir: Some("/file".into()),
-        threads: Some(2),
+        threads: Some(Threads::Count(2)),
         ..DumpConfig::default()
     };
     let cli = DumpConfig {
-        threads: Some(8),
+        threads: Some(Threads::Count(8)),
         users: Some(true),
         ..DumpConfig::default()
     };
     let merged = cli.over(file);
     assert_eq!(merged.output_dir.as_deref(), Some(Path::new("/file")));
-    assert_eq!(merged.threads, Some(8));
+    assert_eq!(merged.threads, Some(Threads::Count(8)));
     assert_eq!(merged.users, Some(true));
     assert_eq!(merged.name, None);
 }

@@ -26,6 +26,7 @@ use crate::manifest::{
     Consistency, DatabaseEntry, DefinitionOnly, Encryption, Failure, FileKind, Manifest,
     ManifestFile, Status, ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION,
 };
+use crate::plan::{self, Threads};
 use crate::progress::Progress;
 use crate::schema::{self, Catalog, TableInfo, TableKind};
 use crate::sink::FileRecord;
@@ -59,7 +60,8 @@ pub struct DumpSettings {
     pub users: bool,
     pub consistency: Consistency,
     pub lock_wait_timeout: Duration,
-    pub threads: usize,
+    /// Connections reading rows.
+    pub threads: Threads,
     pub max_statement_bytes: usize,
     pub compress_level: i32,
     /// Tables estimated larger than this are cut into chunks of about this size (0: never).
@@ -90,7 +92,7 @@ impl Default for DumpSettings {
             users: false,
             consistency: Consistency::Snapshot,
             lock_wait_timeout: Duration::from_secs(60),
-            threads: default_threads(),
+            threads: Threads::Auto,
             max_statement_bytes: 1 << 20,
             compress_level: -3,
             chunk_bytes: 64 << 20,
@@ -105,7 +107,7 @@ impl DumpSettings {
     /// Refuses values no dump can run with.
     pub fn validate(&self) -> Result<()> {
         let fail = |m: String| Err(Error::Settings(m));
-        if self.threads == 0 {
+        if self.threads == Threads::Count(0) {
             return fail("--threads must be at least 1".to_string());
         }
         if self.max_statement_bytes < 1024 {
@@ -193,6 +195,28 @@ fn connect(settings: &ConnSettings, server: &Server) -> Result<DataConn> {
     Ok(conn)
 }
 
+/// The number of worker connections: as asked, or chosen from the CPUs here and the server's
+/// load; never more than there are tables to read.
+fn connections(threads: Threads, main: &mut Conn, server: &Server, catalog: &Catalog) -> usize {
+    let n = match threads {
+        Threads::Count(n) => n,
+        Threads::Auto => {
+            let load = snapshot::load(main, server, default_threads());
+            let n = plan::auto_threads(load);
+            log::info!(
+                "{n} connection{} (auto: {} CPUs here, {} on the server, {} other queries running)",
+                if n == 1 { "" } else { "s" },
+                load.client_cpus,
+                load.server_cpus
+                    .map_or_else(|| "unknown".to_string(), |c| c.to_string()),
+                load.busy
+            );
+            n
+        }
+    };
+    n.clamp(1, catalog.tables.len().max(1))
+}
+
 /// Runs a dump. Errors before the dump directory exists (settings, output root, lock,
 /// connection, selection, space) leave nothing behind; an object that fails later is recorded in
 /// the manifest and the dump goes on.
@@ -252,8 +276,9 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
             .map(snapshot::DdlGuard::connection_id)
             .collect(),
     };
+    let threads = connections(settings.threads, &mut main, &server, &catalog);
     let (workers, binlog, global, results) =
-        match begin(settings, &server, &mut main, &catalog, &guarded) {
+        match begin(settings, threads, &server, &mut main, &guarded) {
             Ok(v) => v,
             Err(e) => {
                 dump_dir.discard();
@@ -394,12 +419,11 @@ type Begun = (
 /// Opens the worker connections inside one snapshot (or none), and reads the binlog coordinates.
 fn begin(
     settings: &DumpSettings,
+    threads: usize,
     server: &Server,
     main: &mut Conn,
-    catalog: &Catalog,
     guarded: &Guarded,
 ) -> Result<Begun> {
-    let threads = settings.threads.min(catalog.tables.len().max(1));
     match settings.consistency {
         Consistency::Snapshot => {
             // No worker is open yet: the main connection (excluded by itself) is the only one of ours.

@@ -9,6 +9,7 @@ use mybak::config::{
     BinlogConfig, DumpConfig, ListConfig, PruneConfig, RestoreConfig, RestoreUsers, VerifyConfig,
 };
 use mybak::manifest::Consistency;
+use mybak::plan::Threads;
 use mybak::units::{ByteSize, FileMode, Span};
 
 use super::{flag, list, ConnArgs};
@@ -72,9 +73,10 @@ pub struct DumpArgs {
     /// How long to wait for the short global lock, e.g. 60 or 2min (default 60s).
     #[arg(long, value_name = "SPAN")]
     pub lock_wait_timeout: Option<Span>,
-    /// Parallel connections (default: number of CPUs).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Parallel connections, or auto (the default: one per CPU free here and on the server,
+    /// at most 8).
+    #[arg(long, value_name = "N|auto")]
+    pub threads: Option<Threads>,
     /// Largest INSERT statement, e.g. 1M (default; a single larger row stands alone).
     #[arg(long, value_name = "SIZE")]
     pub max_statement_bytes: Option<ByteSize>,
