@@ -96,6 +96,14 @@ pub fn auto_threads(load: Load) -> usize {
     load.client_cpus.min(free).clamp(1, MAX_AUTO_THREADS)
 }
 
+/// zstd threads of each file a dump writes, given the CPUs here and the connections reading:
+/// each connection's thread formats and compresses its own rows, and a file gets a
+/// compression thread of its own only when there are CPUs for it (one more per connection);
+/// otherwise the extra thread would only add a copy of every byte and contention.
+pub fn compress_workers(cpus: usize, connections: usize) -> u32 {
+    u32::from(cpus >= 2 * connections.max(1))
+}
+
 /// Indices of `tables` with the largest (estimated) first, so the longest job starts first and
 /// small ones fill the gaps at the end; ties keep name order.
 pub fn largest_first(tables: &[TableInfo]) -> Vec<usize> {
@@ -193,6 +201,24 @@ mod tests {
         ];
         for (l, want) in cases {
             assert_eq!(auto_threads(l), want, "{l:?}");
+        }
+    }
+
+    #[test]
+    fn files_get_a_compression_thread_only_where_cpus_are_left_over() {
+        let cases = [
+            // (cpus, connections, workers)
+            (2, 2, 0),
+            (2, 1, 1),
+            (4, 2, 1),
+            (4, 3, 0),
+            (16, 8, 1),
+            (1, 1, 0),
+            (8, 0, 1),
+            (0, 0, 0),
+        ];
+        for (cpus, connections, want) in cases {
+            assert_eq!(compress_workers(cpus, connections), want, "{cpus} {connections}");
         }
     }
 

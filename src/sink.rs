@@ -167,13 +167,15 @@ fn failed(failure: &FailureSlot, abs: &std::path::Path, e: io::Error) -> Error {
 
 impl SqlFile {
     /// Writes `file` (opened by the store; `rel` is its path in the dump, `abs` how it is
-    /// shown), compressing at `level` and encrypting to `recipients` when there are any; a
-    /// write error is also recorded in `failure`.
+    /// shown), compressing at `level` (with `workers` zstd threads of its own: 0 compresses on
+    /// the calling thread) and encrypting to `recipients` when there are any; a write error is
+    /// also recorded in `failure`.
     pub fn new(
         file: Box<dyn Upload>,
         rel: &str,
         abs: PathBuf,
         level: i32,
+        workers: u32,
         recipients: &[Recipient],
         failure: FailureSlot,
     ) -> Result<SqlFile> {
@@ -189,9 +191,15 @@ impl SqlFile {
         encoder
             .include_checksum(true)
             .map_err(|e| Error::io(&abs, e))?;
-        // One background compression thread per file: reading rows and formatting SQL go on
-        // while the previous block is compressed (zstd's own pipeline; the frame is standard).
-        encoder.multithread(1).map_err(|e| Error::io(&abs, e))?;
+        if workers > 0 {
+            // Background compression: reading rows and formatting SQL go on while the
+            // previous block is compressed (zstd's own pipeline; the frame is standard). It
+            // costs a copy of the input into zstd's job buffers, so it only pays where CPUs
+            // are left over.
+            encoder
+                .multithread(workers)
+                .map_err(|e| Error::io(&abs, e))?;
+        }
         if level < 0 {
             // Negative ("fast") levels skip Huffman coding of literals, which is where SQL text
             // (digits, words) shrinks most; keep it, and keep only the faster match finding.
@@ -260,6 +268,7 @@ mod tests {
             rel,
             abs,
             level,
+            1,
             &[],
             FailureSlot::default(),
         )

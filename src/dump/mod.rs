@@ -259,9 +259,11 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
         catalog.databases.len(),
         catalog.tables.len()
     );
+    let threads = connections(settings.threads, &mut main, &server, &catalog);
     let options = WriteOptions {
         recipients: settings.encrypt_to.clone(),
         compress_level: settings.compress_level,
+        compress_workers: plan::compress_workers(default_threads(), threads),
     };
     let run = RunInfo::current(&settings.run_id, started);
     let dump_dir = DumpDir::create(root.clone(), &name, options, &run)?;
@@ -276,7 +278,6 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
             .map(snapshot::DdlGuard::connection_id)
             .collect(),
     };
-    let threads = connections(settings.threads, &mut main, &server, &catalog);
     let (workers, binlog, global, results) =
         match begin(settings, threads, &server, &mut main, &guarded) {
             Ok(v) => v,

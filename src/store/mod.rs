@@ -150,6 +150,10 @@ pub struct WriteOptions {
     pub compress_level: i32,
     /// Encrypt `.sql.zst` files (after compression) to these age recipients; none: plain.
     pub recipients: Vec<Recipient>,
+    /// zstd worker threads per `.sql.zst` file: 0 compresses on the thread writing the SQL,
+    /// 1 compresses the previous block while the next is written
+    /// ([`plan::compress_workers`](crate::plan::compress_workers)).
+    pub compress_workers: u32,
 }
 
 /// A dump being written, on any [`Storage`]: in `NAME.partial` renamed to `NAME` when finished
@@ -271,6 +275,7 @@ impl DumpDir {
             rel,
             self.display(rel),
             self.options.compress_level,
+            self.options.compress_workers,
             &self.options.recipients,
             self.failure.clone(),
         )

@@ -8,6 +8,7 @@ fn options() -> WriteOptions {
     WriteOptions {
         compress_level: 1,
         recipients: Vec::new(),
+        compress_workers: 0,
     }
 }
 
