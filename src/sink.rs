@@ -146,6 +146,112 @@ impl Sealed {
 
 type Encoder = zstd::stream::write::Encoder<'static, Sealed>;
 
+/// The SQL text a frame holds when compressed on the writing thread ([`Compress::Frames`]).
+pub const FRAME: usize = 2 << 20;
+
+/// How a file's SQL is compressed into the stored bytes.
+enum Compress {
+    /// zstd's streaming encoder with worker threads of its own.
+    Stream(Encoder),
+    /// On the writing thread, as a series of zstd frames of about [`FRAME`] bytes of SQL each,
+    /// each compressed in one call straight from `input`. Streaming compression would copy
+    /// every byte into zstd's ring buffer and, once that wraps, match against it as an
+    /// external dictionary (zstd's slow path); a frame's input is contiguous. Concatenated
+    /// frames are one standard zstd file, and resetting the window every 2 MiB costs SQL
+    /// rows next to nothing.
+    Frames {
+        compressor: zstd::bulk::Compressor<'static>,
+        input: Vec<u8>,
+        output: Vec<u8>,
+        sealed: Sealed,
+    },
+}
+
+impl Compress {
+    fn new(sealed: Sealed, level: i32, workers: u32) -> io::Result<Compress> {
+        use zstd::stream::raw::CParameter;
+        // Negative ("fast") levels skip Huffman coding of literals, which is where SQL text
+        // (digits, words) shrinks most; keep it, and keep only the faster match finding.
+        let literals = CParameter::LiteralCompressionMode(zstd::zstd_safe::ParamSwitch::Enable);
+        if workers == 0 {
+            let mut compressor = zstd::bulk::Compressor::new(level)?;
+            compressor.set_parameter(CParameter::ChecksumFlag(true))?;
+            if level < 0 {
+                compressor.set_parameter(literals)?;
+            }
+            return Ok(Compress::Frames {
+                compressor,
+                input: Vec::with_capacity(FRAME + (64 << 10)),
+                output: Vec::new(),
+                sealed,
+            });
+        }
+        let mut encoder = Encoder::new(sealed, level)?;
+        encoder.include_checksum(true)?;
+        // Background compression: reading rows and formatting SQL go on while the previous
+        // block is compressed (zstd's own pipeline; the frame is standard). It costs a copy of
+        // the input into zstd's job buffers, so it only pays where CPUs are left over.
+        encoder.multithread(workers)?;
+        if level < 0 {
+            encoder.set_parameter(literals)?;
+        }
+        Ok(Compress::Stream(encoder))
+    }
+
+    fn write_all(&mut self, sql: &[u8]) -> io::Result<()> {
+        match self {
+            Compress::Stream(encoder) => encoder.write_all(sql),
+            Compress::Frames { input, .. } => {
+                input.extend_from_slice(sql);
+                if input.len() >= FRAME {
+                    self.frame()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Compresses the pending input as one frame and writes it.
+    fn frame(&mut self) -> io::Result<()> {
+        let Compress::Frames {
+            compressor,
+            input,
+            output,
+            sealed,
+        } = self
+        else {
+            return Ok(());
+        };
+        output.clear();
+        output.reserve(zstd::zstd_safe::compress_bound(input.len()));
+        compressor.compress_to_buffer(input.as_slice(), output)?;
+        sealed.write_all(output)?;
+        input.clear();
+        // After a huge statement, give its memory back.
+        if input.capacity() > 4 * FRAME {
+            input.shrink_to(FRAME + (64 << 10));
+            output.shrink_to(0);
+        }
+        Ok(())
+    }
+
+    /// Ends the compressed stream (a file with no SQL is one empty frame).
+    fn finish(mut self) -> io::Result<Sealed> {
+        match &self {
+            Compress::Stream(_) => {}
+            Compress::Frames { input, output, .. } => {
+                if !input.is_empty() || output.is_empty() {
+                    self.frame()?;
+                }
+            }
+        }
+        match self {
+            Compress::Stream(encoder) => encoder.finish(),
+            Compress::Frames { sealed, .. } => Ok(sealed),
+        }
+    }
+}
+
 /// The first write failure of a dump, shared by all its files: after one, the dump cannot be
 /// trusted to be whole (a full disk fails every table after it), so the run stops.
 pub type FailureSlot = Arc<OnceLock<String>>;
@@ -154,7 +260,7 @@ pub type FailureSlot = Arc<OnceLock<String>>;
 pub struct SqlFile {
     rel: String,
     abs: PathBuf,
-    encoder: Encoder,
+    compress: Compress,
     sql_bytes: u64,
     failure: FailureSlot,
 }
@@ -187,32 +293,11 @@ impl SqlFile {
                 Error::Storage(format!("{}: cannot start encrypting: {e}", abs.display()))
             })?)
         };
-        let mut encoder = Encoder::new(writer, level).map_err(|e| Error::io(&abs, e))?;
-        encoder
-            .include_checksum(true)
-            .map_err(|e| Error::io(&abs, e))?;
-        if workers > 0 {
-            // Background compression: reading rows and formatting SQL go on while the
-            // previous block is compressed (zstd's own pipeline; the frame is standard). It
-            // costs a copy of the input into zstd's job buffers, so it only pays where CPUs
-            // are left over.
-            encoder
-                .multithread(workers)
-                .map_err(|e| Error::io(&abs, e))?;
-        }
-        if level < 0 {
-            // Negative ("fast") levels skip Huffman coding of literals, which is where SQL text
-            // (digits, words) shrinks most; keep it, and keep only the faster match finding.
-            encoder
-                .set_parameter(zstd::stream::raw::CParameter::LiteralCompressionMode(
-                    zstd::zstd_safe::ParamSwitch::Enable,
-                ))
-                .map_err(|e| Error::io(&abs, e))?;
-        }
+        let compress = Compress::new(writer, level, workers).map_err(|e| Error::io(&abs, e))?;
         Ok(SqlFile {
             rel: rel.to_string(),
             abs,
-            encoder,
+            compress,
             sql_bytes: 0,
             failure,
         })
@@ -221,7 +306,7 @@ impl SqlFile {
     /// Appends SQL text.
     pub fn write_all(&mut self, sql: &[u8]) -> Result<()> {
         self.sql_bytes += sql.len() as u64;
-        self.encoder
+        self.compress
             .write_all(sql)
             .map_err(|e| failed(&self.failure, &self.abs, e))
     }
@@ -235,7 +320,7 @@ impl SqlFile {
     pub fn finish(self) -> Result<FileRecord> {
         let (abs, failure) = (self.abs, self.failure);
         let writer = self
-            .encoder
+            .compress
             .finish()
             .and_then(Sealed::finish)
             .map_err(|e| failed(&failure, &abs, e))?;
@@ -259,7 +344,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn create(dir: &Path, rel: &str, level: i32) -> SqlFile {
+    fn create(dir: &Path, rel: &str, level: i32, workers: u32) -> SqlFile {
         use crate::store::Storage;
         let abs = dir.join(rel);
         let storage = crate::store::storage::local::LocalStorage::new(dir, Default::default());
@@ -268,7 +353,7 @@ mod tests {
             rel,
             abs,
             level,
-            1,
+            workers,
             &[],
             FailureSlot::default(),
         )
@@ -277,17 +362,50 @@ mod tests {
 
     #[test]
     fn finished_file_matches_its_record() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut f = create(dir.path(), "db/t.sql.zst", 3);
-        let sql = b"INSERT INTO `t` VALUES (1,'a');\n".repeat(1000);
-        f.write_all(&sql).unwrap();
-        let rec = f.finish().unwrap();
-        let on_disk = std::fs::read(dir.path().join("db/t.sql.zst")).unwrap();
-        assert_eq!(rec.bytes, on_disk.len() as u64);
-        assert_eq!(rec.sha256, hex(&Sha256::digest(&on_disk)));
-        assert_eq!(rec.sql_bytes, sql.len() as u64);
-        assert_eq!(zstd::decode_all(&on_disk[..]).unwrap(), sql);
-        assert!(rec.bytes < rec.sql_bytes / 10);
+        for (level, workers) in [(3, 1), (3, 0), (-3, 0), (-3, 1)] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut f = create(dir.path(), "db/t.sql.zst", level, workers);
+            let sql = b"INSERT INTO `t` VALUES (1,'a');\n".repeat(1000);
+            f.write_all(&sql).unwrap();
+            let rec = f.finish().unwrap();
+            let on_disk = std::fs::read(dir.path().join("db/t.sql.zst")).unwrap();
+            assert_eq!(rec.bytes, on_disk.len() as u64);
+            assert_eq!(rec.sha256, hex(&Sha256::digest(&on_disk)));
+            assert_eq!(rec.sql_bytes, sql.len() as u64);
+            assert_eq!(zstd::decode_all(&on_disk[..]).unwrap(), sql);
+            assert!(rec.bytes < rec.sql_bytes / 10, "{level} {workers}");
+        }
+    }
+
+    #[test]
+    fn frames_on_the_writing_thread_make_one_standard_file() {
+        // Writes of every size around the frame size, an empty file, and one huge write.
+        let piece: Vec<u8> = (0..(FRAME / 3 + 17))
+            .map(|i| b"0123456789'(),\n abcdefg"[i % 23])
+            .collect();
+        let five = piece.repeat(5);
+        let cases: Vec<Vec<&[u8]>> = vec![
+            vec![],
+            vec![b""],
+            vec![b"x"],
+            vec![&piece; 7],
+            vec![&piece, b"", &piece, &piece, &piece],
+            vec![&five],
+        ];
+        for (n, writes) in cases.into_iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let mut f = create(dir.path(), "t.sql.zst", -3, 0);
+            let mut sql = Vec::new();
+            for w in &writes {
+                f.write_all(w).unwrap();
+                sql.extend_from_slice(w);
+            }
+            let rec = f.finish().unwrap();
+            let on_disk = std::fs::read(dir.path().join("t.sql.zst")).unwrap();
+            assert_eq!(zstd::decode_all(&on_disk[..]).unwrap(), sql, "case {n}");
+            assert_eq!(rec.sha256, hex(&Sha256::digest(&on_disk)), "case {n}");
+            assert_eq!(rec.sql_bytes, sql.len() as u64, "case {n}");
+        }
     }
 
     #[test]
