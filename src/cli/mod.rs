@@ -5,6 +5,7 @@ mod args;
 mod argv;
 mod bars;
 mod commands;
+mod eta;
 mod logging;
 mod panic;
 mod report;

@@ -49,6 +49,9 @@ impl Progress for Tracking<'_> {
         self.state.set_dump_dir(dir.to_path_buf());
         self.inner.writing_to(dir);
     }
+    fn planned(&self, id: &str, estimated_rows: u64, estimated_bytes: u64) {
+        self.inner.planned(id, estimated_rows, estimated_bytes);
+    }
     fn start(&self, rows: u64, bytes: u64) {
         self.inner.start(rows, bytes);
     }

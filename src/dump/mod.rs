@@ -337,8 +337,19 @@ fn read_all(
     let (locked_jobs, free_jobs): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
         .partition(|j| lock.is_some() && !j.table.transactional());
-    let est_rows = catalog.tables.iter().map(|t| t.estimated_rows).sum();
-    let est_bytes = catalog.tables.iter().map(|t| t.estimated_bytes).sum();
+    // The tables whose rows will be read (not views, nor tables whose rows live elsewhere).
+    let (mut est_rows, mut est_bytes) = (0, 0);
+    for job in locked_jobs.iter().chain(&free_jobs) {
+        if job.table.rows_elsewhere().is_none() {
+            progress.planned(
+                &job.id(),
+                job.table.estimated_rows,
+                job.table.estimated_bytes,
+            );
+            est_rows = job.table.estimated_rows.saturating_add(est_rows);
+            est_bytes = job.table.estimated_bytes.saturating_add(est_bytes);
+        }
+    }
     progress.start(est_rows, est_bytes);
 
     let ctx = WorkerContext {

@@ -230,10 +230,8 @@ pub fn data_file(
         select.sql.push_str(c);
     }
     let mut file: Option<SqlFile> = None;
-    let id = match range.chunk {
-        Some(n) => format!("{}.{}#{n}", table.database, table.name),
-        None => format!("{}.{}", table.database, table.name),
-    };
+    // The table's id, chunk or not, as `table_started` and `planned` name it.
+    let id = format!("{}.{}", table.database, table.name);
     let target = Target {
         dir,
         rel: &rel,
