@@ -1,6 +1,8 @@
 //! What the server holds: databases, tables, views, sequences, routines, triggers and events, and their definitions.
 
 mod columns;
+mod definition;
+mod details;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
@@ -12,6 +14,7 @@ use crate::sql::ident::{qualified, quote_ident, quote_string};
 
 pub use columns::{data_columns_of, index_columns_of, ColumnRow, Generation, KeyRow};
 use columns::{COLUMN_FIELDS, KEY_FIELDS};
+pub use details::Details;
 
 /// What kind of relation an entry of information_schema.TABLES is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
