@@ -53,6 +53,13 @@ struct Token {
     end: usize,
 }
 
+impl Token {
+    /// The token's text in `s`, the text it was read from.
+    fn text<'a>(&self, s: &'a str) -> &'a str {
+        s.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
 /// Whether a word ends before byte `i` of `b`: a space, a quote, a parenthesis, a comma or a
 /// comment starts there.
 fn ends_word(b: &[u8], i: usize) -> bool {
@@ -174,7 +181,7 @@ fn split_create<'a>(text: &str, tokens: &'a [Token]) -> Option<Create<'a>> {
     let word = |i: usize, w: &str| {
         tokens
             .get(i)
-            .is_some_and(|t| t.kind == Kind::Word && text[t.start..t.end].eq_ignore_ascii_case(w))
+            .is_some_and(|t| t.kind == Kind::Word && t.text(text).eq_ignore_ascii_case(w))
     };
     let named = matches!(
         tokens.get(2),
@@ -213,7 +220,7 @@ fn split_create<'a>(text: &str, tokens: &'a [Token]) -> Option<Create<'a>> {
 /// or more than one.
 fn table_charset<'a>(text: &'a str, options: &[Token]) -> Option<&'a str> {
     let mut found = top_level(options).into_iter().filter_map(|t| {
-        let w = &text[t.start..t.end];
+        let w = t.text(text);
         let (key, value) = w.split_once('=')?;
         (t.kind == Kind::Word && key.eq_ignore_ascii_case("CHARSET")).then_some(value)
     });
@@ -264,7 +271,7 @@ fn column_matches(text: &str, def: &[Token], c: &ColumnRow, table_charset: Optio
         return false;
     }
     // The type, spelled as COLUMN_TYPE spells it, then nothing or a space.
-    let after = &text[first.end..last.end];
+    let after = text.get(first.end..last.end).unwrap_or_default();
     let Some(rest) = after
         .strip_prefix(' ')
         .and_then(|a| a.strip_prefix(c.column_type.as_str()))
@@ -286,7 +293,7 @@ fn column_matches(text: &str, def: &[Token], c: &ColumnRow, table_charset: Optio
             .position(|t| t.start >= rest_at)
             .unwrap_or(def.len())..],
     );
-    let word = |t: &&Token| (t.kind == Kind::Word).then(|| &text[t.start..t.end]);
+    let word = |t: &&Token| (t.kind == Kind::Word).then(|| t.text(text));
     let words: Vec<Option<&str>> = attrs.iter().map(word).collect();
     let is = |i: usize, w: &str| {
         words
