@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::schema::{IndexColumn, TableInfo};
+use crate::schema::{IndexColumn, TableInfo, TableKind};
 
 /// How many connections a dump opens: a fixed number, or chosen when it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -383,6 +383,15 @@ pub fn chunk_rows(rows: u64, bytes: u64, chunk_bytes: u64) -> Option<u64> {
     Some(u64::try_from(rows_per_chunk).unwrap_or(u64::MAX).max(1000))
 }
 
+/// Rows per chunk when `table` is cut into chunks of about `chunk_bytes` (see [`chunk_rows`]);
+/// `None` when it is read in one stream: it fits in one chunk, or it is not a base table with
+/// rows of its own (history rows share their key; ARCHIVE loads its rows in the order read).
+pub fn chunk_target(table: &TableInfo, chunk_bytes: u64) -> Option<u64> {
+    let chunkable =
+        table.kind == TableKind::Base && table.rows_elsewhere().is_none() && !table.archive();
+    chunk_rows(table.estimated_rows, table.estimated_bytes, chunk_bytes).filter(|_| chunkable)
+}
+
 /// The first width of an integer range: the key span spread over the estimated rows.
 pub fn initial_step(min: i128, max: i128, estimated_rows: u64, target_rows: u64) -> i128 {
     let span = (max - min).max(0) + 1;
@@ -465,6 +474,37 @@ mod chunk_tests {
         assert_eq!(chunk_rows(1_000_000, 200 << 20, 0), None);
         // Never absurdly small chunks for wide rows.
         assert_eq!(chunk_rows(10, 1 << 30, 1 << 20), Some(1000));
+    }
+
+    #[test]
+    fn only_big_base_tables_with_rows_of_their_own_are_cut() {
+        let table = |kind, engine: &str, bytes| TableInfo {
+            database: "d".into(),
+            name: "t".into(),
+            kind,
+            engine: Some(engine.into()),
+            estimated_rows: 1_000_000,
+            estimated_bytes: bytes,
+        };
+        let big = 200 << 20;
+        let cases = [
+            (TableKind::Base, "InnoDB", big, 64 << 20, Some(320_000)),
+            (TableKind::Base, "InnoDB", 1 << 20, 64 << 20, None),
+            (TableKind::Base, "InnoDB", big, 0, None),
+            (TableKind::Base, "MyISAM", big, 64 << 20, Some(320_000)),
+            (TableKind::Base, "ARCHIVE", big, 64 << 20, None),
+            (TableKind::Base, "MRG_MyISAM", big, 64 << 20, None),
+            (TableKind::SystemVersioned, "InnoDB", big, 64 << 20, None),
+            (TableKind::Sequence, "InnoDB", big, 64 << 20, None),
+            (TableKind::View, "InnoDB", big, 64 << 20, None),
+        ];
+        for (kind, engine, bytes, chunk_bytes, want) in cases {
+            assert_eq!(
+                chunk_target(&table(kind, engine, bytes), chunk_bytes),
+                want,
+                "{kind:?} {engine} {bytes} {chunk_bytes}"
+            );
+        }
     }
 
     #[test]

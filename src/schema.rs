@@ -1,6 +1,8 @@
 //! What the server holds: databases, tables, views, sequences, routines, triggers and events, and their definitions.
 
-use std::collections::BTreeMap;
+mod columns;
+mod definition;
+mod details;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row};
@@ -10,6 +12,10 @@ use crate::error::{Error, QueryContext, Result};
 use crate::filter::Filter;
 use crate::sql::charset::lossless_through_utf8mb4;
 use crate::sql::ident::{qualified, quote_ident, quote_string};
+
+pub use columns::{data_columns_of, index_columns_of, ColumnRow, Generation, KeyRow};
+use columns::{COLUMN_FIELDS, KEY_FIELDS};
+pub use details::Details;
 
 /// What kind of relation an entry of information_schema.TABLES is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,52 +356,23 @@ pub struct DataColumns {
     pub history: bool,
 }
 
-/// Reads the columns of a table for its data dump.
+/// Reads the columns of a table for its data dump (see [`data_columns_of`]): one query on this
+/// table. A dump reads those of all its tables at once ([`Details`]).
 pub fn data_columns(conn: &mut dyn Session, table: &TableInfo) -> Result<DataColumns> {
+    data_columns_of(table, &table_columns(conn, table)?)
+}
+
+/// The information_schema.COLUMNS rows of one table, in ordinal order.
+fn table_columns(conn: &mut dyn Session, table: &TableInfo) -> Result<Vec<ColumnRow>> {
     let rows: Vec<Row> = conn
         .rows(&format!(
-            "SELECT COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_TYPE, \
-             CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} \
-             ORDER BY ORDINAL_POSITION",
+            "SELECT {COLUMN_FIELDS} FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY ORDINAL_POSITION",
             quote_string(&table.database),
             quote_string(&table.name)
         ))
         .context(|| format!("reading the columns of {}", table.qualified()))?;
-    if rows.is_empty() {
-        return Err(Error::Object {
-            object: format!("table {}", table.qualified()),
-            message: "no column of it is visible to this account (a missing SELECT privilege, or the table was dropped)".to_string(),
-        });
-    }
-    let history = table.kind == TableKind::SystemVersioned;
-    let mut columns = Vec::new();
-    let mut explicit_period = false;
-    for r in &rows {
-        let generated = text(r, 2) == "ALWAYS";
-        let expr = opt_text(r, 3).unwrap_or_default();
-        let period_column = generated && (expr == "ROW START" || expr == "ROW END");
-        explicit_period |= period_column;
-        if generated && !period_column {
-            continue;
-        }
-        columns.push(Column {
-            name: text(r, 0),
-            data_type: text(r, 1).to_ascii_lowercase(),
-            column_type: text(r, 4),
-            charset: opt_text(r, 5),
-        });
-    }
-    if history && !explicit_period {
-        for name in ["ROW_START", "ROW_END"] {
-            columns.push(Column {
-                name: name.to_string(),
-                data_type: "timestamp".to_string(),
-                column_type: "timestamp(6)".to_string(),
-                charset: None,
-            });
-        }
-    }
-    Ok(DataColumns { columns, history })
+    Ok(rows.iter().map(|r| ColumnRow::from_row(r, 0)).collect())
 }
 
 /// One column of a unique index, as information_schema describes it.
@@ -410,49 +387,23 @@ pub struct IndexColumn {
     pub prefix: bool,
 }
 
-/// The columns of the table's unique indexes, for choosing a chunk key. Two queries, each on
-/// one table: information_schema joins are not pushed down and would read every table's columns.
+/// The columns of the table's unique indexes, for choosing a chunk key (see
+/// [`index_columns_of`]). Two queries, each on one table: information_schema joins are not
+/// pushed down and would read every table's columns.
 pub fn unique_index_columns(conn: &mut dyn Session, table: &TableInfo) -> Result<Vec<IndexColumn>> {
     let (db, name) = (quote_string(&table.database), quote_string(&table.name));
-    let indexes: Vec<Row> = conn
+    let keys: Vec<Row> = conn
         .rows(&format!(
-            "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS \
+            "SELECT {KEY_FIELDS} FROM information_schema.STATISTICS \
              WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {name} AND NON_UNIQUE = 0 \
              ORDER BY INDEX_NAME, SEQ_IN_INDEX"
         ))
         .context(|| format!("reading the unique indexes of {}", table.qualified()))?;
-    if indexes.is_empty() {
+    if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let columns: Vec<Row> = conn
-        .rows(&format!(
-            "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {name}"
-        ))
-        .context(|| format!("reading the columns of {}", table.qualified()))?;
-    let types: BTreeMap<String, (String, bool)> = columns
-        .iter()
-        .map(|r| {
-            (
-                text(r, 0),
-                (text(r, 1).to_ascii_lowercase(), text(r, 2) == "YES"),
-            )
-        })
-        .collect();
-    Ok(indexes
-        .iter()
-        .map(|r| {
-            let column = text(r, 1);
-            let (data_type, nullable) = types.get(&column).cloned().unwrap_or_default();
-            IndexColumn {
-                index: text(r, 0),
-                column,
-                data_type,
-                nullable,
-                prefix: opt_text(r, 2).is_some(),
-            }
-        })
-        .collect())
+    let keys: Vec<KeyRow> = keys.iter().map(|r| KeyRow::from_row(r, 0)).collect();
+    Ok(index_columns_of(&keys, &table_columns(conn, table)?))
 }
 
 /// Runs a `SHOW CREATE …` and returns the row, or an object error naming `object`.

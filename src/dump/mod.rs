@@ -252,6 +252,7 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
         Some(_) => schema::list(&mut main, &settings.filter)?,
         None => catalog,
     };
+    let details = read_details(settings, &mut main, &catalog, guard.is_some())?;
     log::info!(
         "server {} on {}: {} databases, {} tables and views selected",
         server.info.version,
@@ -288,7 +289,8 @@ pub fn run(settings: &DumpSettings, progress: &dyn Progress) -> Result<DumpOutco
         };
     // A connection that breaks from here on ends the run with the dump left unfinished.
     let results = read_all(
-        settings, &server, &catalog, &mut main, &dump_dir, workers, global, results, progress,
+        settings, &server, &catalog, &details, &mut main, &dump_dir, workers, global, results,
+        progress,
     )
     .map_err(|e| e.into_lost(settings.conn.net_timeout))?;
     progress.finish();
@@ -318,6 +320,7 @@ fn read_all(
     settings: &DumpSettings,
     server: &Server,
     catalog: &Catalog,
+    details: &schema::Details,
     main: &mut Conn,
     dir: &DumpDir,
     mut workers: Vec<Option<DataConn>>,
@@ -357,13 +360,10 @@ fn read_all(
         dir,
         settings: table_settings,
         per_table: settings.consistency == Consistency::PerTable,
-        // Chunks of one table are one point in time only inside one snapshot.
-        chunk_bytes: match settings.consistency {
-            Consistency::PerTable => 0,
-            _ => settings.chunk_bytes,
-        },
+        chunk_bytes: chunk_bytes(settings),
         progress,
         net_timeout: settings.conn.net_timeout,
+        details,
     };
     if let Some(lock) = lock {
         if !locked_jobs.is_empty() {
@@ -392,6 +392,57 @@ fn read_all(
         }
     }
     Ok(results)
+}
+
+/// Tables estimated larger than this are cut into chunks (0: never). Chunks of one table are
+/// one point in time only inside one snapshot.
+fn chunk_bytes(settings: &DumpSettings) -> u64 {
+    match settings.consistency {
+        Consistency::PerTable => 0,
+        _ => settings.chunk_bytes,
+    }
+}
+
+/// The columns (and keys) of the catalog's tables, read at once; `guarded`: DDL is held off
+/// from before the catalog was listed until the dump ends, so they cannot change (see
+/// [`schema::Details`]). When the batch read fails (short of a broken connection), every table
+/// reads its own, as it would without it.
+fn read_details(
+    settings: &DumpSettings,
+    main: &mut Conn,
+    catalog: &Catalog,
+    guarded: bool,
+) -> Result<schema::Details> {
+    let chunk_bytes = chunk_bytes(settings);
+    let started = Instant::now();
+    match schema::Details::read(main, &catalog.tables, guarded, |t| {
+        crate::plan::chunk_target(t, chunk_bytes).is_some()
+    }) {
+        Ok(details) => {
+            log::info!(
+                "read the columns of {} tables in {} {} ({:.2} s){}",
+                details.tables(),
+                details.queries(),
+                if details.queries() == 1 {
+                    "query"
+                } else {
+                    "queries"
+                },
+                started.elapsed().as_secs_f64(),
+                if guarded {
+                    ""
+                } else {
+                    "; DDL is not held off: each table's definition is checked at its turn"
+                }
+            );
+            Ok(details)
+        }
+        Err(e) if e.broken_connection().is_some() => Err(e),
+        Err(e) => {
+            log::warn!("{e}; each table's columns are read on their own");
+            Ok(schema::Details::default())
+        }
+    }
 }
 
 /// The DDL guard for this dump: in snapshot mode it must be had where the server has one; in

@@ -11,7 +11,7 @@ use crate::dump::{DumpedFile, Job};
 use crate::error::Result;
 use crate::manifest::{FileKind, TableEntry};
 use crate::progress::Progress;
-use crate::schema::{self, TableInfo, TableKind};
+use crate::schema::{self, Details, TableInfo, TableKind};
 use crate::sink::SqlFile;
 use crate::snapshot::Server;
 use crate::sql::create::without_auto_increment_option;
@@ -35,6 +35,7 @@ pub fn dump_table(
     job: &Job,
     settings: TableSettings,
     progress: &dyn Progress,
+    details: &Details,
 ) -> Result<TableOutput> {
     let table = &job.table;
     match table.kind {
@@ -47,11 +48,11 @@ pub fn dump_table(
             Some(why) => {
                 log::info!("{}: definition only, no rows ({why})", table.qualified());
                 Ok(TableOutput {
-                    files: vec![schema_file(conn, dir, table)?],
+                    files: vec![schema_file(conn, dir, table)?.0],
                     entry: None,
                 })
             }
-            None => table_with_rows(conn, server, dir, table, settings, progress),
+            None => table_with_rows(conn, server, dir, table, settings, progress, details),
         },
     }
 }
@@ -64,8 +65,9 @@ fn table_with_rows(
     table: &TableInfo,
     settings: TableSettings,
     progress: &dyn Progress,
+    details: &Details,
 ) -> Result<TableOutput> {
-    let (schema_file, read) = open_table(conn, server, dir, table)?;
+    let (schema_file, read) = open_table(conn, server, dir, table, details)?;
     let (data, stats) = match data_file(
         conn,
         server,
@@ -89,15 +91,20 @@ fn table_with_rows(
     })
 }
 
-/// Writes the table's schema file and reads how its rows are to be read.
+/// Writes the table's schema file and says how its rows are to be read: with the columns of
+/// `details` when they are those of the definition just written, else with its columns read now.
 pub fn open_table(
     conn: &mut DataConn,
     server: &Server,
     dir: &DumpDir,
     table: &TableInfo,
+    details: &Details,
 ) -> Result<(DumpedFile, TableRead)> {
-    let schema_file = schema_file(conn, dir, table)?;
-    let columns = schema::data_columns(conn, table)?;
+    let (schema_file, create) = schema_file(conn, dir, table)?;
+    let columns = match details.data_columns(table, &create) {
+        Some(columns) => columns,
+        None => schema::data_columns(conn, table)?,
+    };
     if columns.history && !server.has_insert_history() {
         log::warn!(
             "{}: this server cannot insert history rows (MariaDB 10.11 needed); dumping current rows only",
@@ -119,7 +126,8 @@ fn table_dir(table: &TableInfo) -> String {
     file_name(&table.database)
 }
 
-fn schema_file(conn: &mut DataConn, dir: &DumpDir, table: &TableInfo) -> Result<DumpedFile> {
+/// The table's schema file, and the `SHOW CREATE TABLE` text it holds (as the server gave it).
+fn schema_file(conn: &mut DataConn, dir: &DumpDir, table: &TableInfo) -> Result<(DumpedFile, String)> {
     definition_file(conn, dir, table, FileKind::TableSchema, "")
 }
 
@@ -138,17 +146,18 @@ fn sequence_file(conn: &mut DataConn, dir: &DumpDir, table: &TableInfo) -> Resul
         next.trim(),
         round.trim()
     );
-    definition_file(conn, dir, table, FileKind::Sequence, &setval)
+    Ok(definition_file(conn, dir, table, FileKind::Sequence, &setval)?.0)
 }
 
-/// Writes the `SHOW CREATE TABLE` (or `SEQUENCE`) of `table`, then `after`, as a file of its own.
+/// Writes the `SHOW CREATE TABLE` (or `SEQUENCE`) of `table`, then `after`, as a file of its own;
+/// returns it with the `SHOW CREATE` text as the server gave it.
 fn definition_file(
     conn: &mut DataConn,
     dir: &DumpDir,
     table: &TableInfo,
     kind: FileKind,
     after: &str,
-) -> Result<DumpedFile> {
+) -> Result<(DumpedFile, String)> {
     let (word, suffix) = match kind {
         FileKind::Sequence => ("sequence", "sequence"),
         _ => ("table", "schema"),
@@ -163,10 +172,12 @@ fn definition_file(
         ),
         &object,
     )?;
-    let mut create = schema::column_text(&row, "Create Table", &object)?;
-    if kind == FileKind::TableSchema && table.archive() {
-        create = without_auto_increment_option(&create);
-    }
+    let shown = schema::column_text(&row, "Create Table", &object)?;
+    let create = if kind == FileKind::TableSchema && table.archive() {
+        without_auto_increment_option(&shown)
+    } else {
+        shown.clone()
+    };
     let rel = format!(
         "{}/{}.{suffix}.sql.zst",
         table_dir(table),
@@ -182,7 +193,7 @@ fn definition_file(
     text.push_str(&create);
     text.push_str(";\n");
     text.push_str(after);
-    write_whole(dir, &rel, text.as_bytes(), kind, table)
+    Ok((write_whole(dir, &rel, text.as_bytes(), kind, table)?, shown))
 }
 
 fn write_whole(

@@ -13,9 +13,9 @@ use crate::dump::table::{self, TableOutput};
 use crate::dump::{DumpedFile, Job};
 use crate::error::{Error, Result};
 use crate::manifest::{Failure, TableEntry};
-use crate::plan::{choose_key, chunk_rows};
+use crate::plan::{choose_key, chunk_target};
 use crate::progress::Progress;
-use crate::schema::{self, TableInfo, TableKind};
+use crate::schema::{self, Details, TableInfo, TableKind};
 use crate::snapshot::{self, Server};
 use crate::store::DumpDir;
 
@@ -31,6 +31,8 @@ pub(super) struct WorkerContext<'a> {
     pub progress: &'a dyn Progress,
     /// The connections' net timeout, for messages.
     pub net_timeout: Duration,
+    /// The tables' columns and keys, read once for the whole dump.
+    pub details: &'a Details,
 }
 
 /// What the workers produced.
@@ -284,15 +286,7 @@ impl Scheduler {
         job: Job,
         shared: &Mutex<Results>,
     ) -> Result<Option<Work>> {
-        let target_rows = chunk_rows(
-            job.table.estimated_rows,
-            job.table.estimated_bytes,
-            ctx.chunk_bytes,
-        );
-        let chunkable = job.table.kind == TableKind::Base
-            && job.table.rows_elsewhere().is_none()
-            && !job.table.archive();
-        let Some(target_rows) = target_rows.filter(|_| chunkable) else {
+        let Some(target_rows) = chunk_target(&job.table, ctx.chunk_bytes) else {
             return Ok(Some(Work::Whole(job)));
         };
         match open_chunked(ctx, conn, &job, target_rows) {
@@ -344,11 +338,16 @@ fn open_chunked(
     job: &Job,
     target_rows: u64,
 ) -> Result<Opened> {
-    let (schema_file, read) = table::open_table(conn, ctx.server, ctx.dir, &job.table)?;
+    let (schema_file, read) =
+        table::open_table(conn, ctx.server, ctx.dir, &job.table, ctx.details)?;
     let key = if read.history {
         Err("system-versioned: history rows share their key".to_string())
     } else {
-        choose_key(&schema::unique_index_columns(conn, &job.table)?)
+        let keys = match ctx.details.unique_index_columns(&job.table) {
+            Some(keys) => keys,
+            None => schema::unique_index_columns(conn, &job.table)?,
+        };
+        choose_key(&keys)
     };
     let chunked = match key {
         Ok(key) => ChunkedTable::open(conn, read.clone(), key, target_rows, schema_file.clone())?,
@@ -376,7 +375,15 @@ fn whole(
     crate::failpoint::panic_point("dump-table");
     ctx.progress.table_started(&id, job.table.estimated_rows);
     let outcome = in_transaction(ctx, conn, &job.table, |conn| {
-        table::dump_table(conn, ctx.server, ctx.dir, job, ctx.settings, ctx.progress)
+        table::dump_table(
+            conn,
+            ctx.server,
+            ctx.dir,
+            job,
+            ctx.settings,
+            ctx.progress,
+            ctx.details,
+        )
     });
     ctx.progress.table_finished(&id);
     let Ok(mut r) = shared.lock() else {
