@@ -218,7 +218,11 @@ mod tests {
             (0, 0, 0),
         ];
         for (cpus, connections, want) in cases {
-            assert_eq!(compress_workers(cpus, connections), want, "{cpus} {connections}");
+            assert_eq!(
+                compress_workers(cpus, connections),
+                want,
+                "{cpus} {connections}"
+            );
         }
     }
 

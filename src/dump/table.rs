@@ -127,7 +127,11 @@ fn table_dir(table: &TableInfo) -> String {
 }
 
 /// The table's schema file, and the `SHOW CREATE TABLE` text it holds (as the server gave it).
-fn schema_file(conn: &mut DataConn, dir: &DumpDir, table: &TableInfo) -> Result<(DumpedFile, String)> {
+fn schema_file(
+    conn: &mut DataConn,
+    dir: &DumpDir,
+    table: &TableInfo,
+) -> Result<(DumpedFile, String)> {
     definition_file(conn, dir, table, FileKind::TableSchema, "")
 }
 
