@@ -5,8 +5,8 @@ mod common;
 
 use std::path::Path;
 use std::process::Output;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use mysql::prelude::Queryable;
 
@@ -31,25 +31,7 @@ fn stderr(out: &Output) -> String {
 
 /// Runs `sql` on a new connection in a thread, once the server shows it running; returns its id.
 fn start(server: &Server, sql: &str) -> (u32, JoinHandle<()>) {
-    let mut conn = server.conn();
-    let id = conn.connection_id();
-    let sql = sql.to_string();
-    let handle = thread::spawn(move || {
-        // The decoys are killed: their error is expected.
-        let _ = conn.query_drop(sql);
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server
-        .query_value(&format!(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id} AND STATE = 'User sleep'"
-        ))
-        .as_deref()
-        != Some("1")
-    {
-        assert!(Instant::now() < deadline, "connection {id} never started");
-        thread::sleep(Duration::from_millis(50));
-    }
-    (id, handle)
+    server.start_sleeping(sql)
 }
 
 fn stop(server: &Server, (id, handle): (u32, JoinHandle<()>)) {

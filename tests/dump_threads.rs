@@ -4,10 +4,7 @@
 
 mod common;
 
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
-
-use mysql::prelude::Queryable;
+use std::thread;
 
 use common::{dump_into, root_entries, unique_name, Server, ServerOptions};
 
@@ -21,27 +18,6 @@ fn tables(server: &Server, n: usize) -> String {
         ));
     }
     db
-}
-
-/// Runs `SELECT SLEEP(60)` on its own connection until killed; returns its id once running.
-fn sleeper(server: &Server) -> (u32, JoinHandle<()>) {
-    let mut conn = server.conn();
-    let id = conn.connection_id();
-    let handle = thread::spawn(move || {
-        let _ = conn.query_drop("SELECT SLEEP(60)");
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server
-        .query_value(&format!(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id} AND STATE = 'User sleep'"
-        ))
-        .as_deref()
-        != Some("1")
-    {
-        assert!(Instant::now() < deadline, "connection {id} never started");
-        thread::sleep(Duration::from_millis(50));
-    }
-    (id, handle)
 }
 
 /// The dump's stderr at info level, after checking it succeeded.
@@ -75,7 +51,9 @@ fn auto_threads_follow_the_cpus_and_back_off_while_the_server_is_busy() {
     assert!(idle.contains(&line), "expected {line:?} in:\n{idle}");
 
     // Running 2 other queries, it has one CPU left for the dump.
-    let busy: Vec<_> = (0..2).map(|_| sleeper(&server)).collect();
+    let busy: Vec<_> = (0..2)
+        .map(|_| server.start_sleeping("SELECT SLEEP(60)"))
+        .collect();
     let log = dump_log(&server, &db, &[]);
     assert!(
         log.contains("1 connection (auto: ")

@@ -25,6 +25,30 @@ impl Server {
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.socket().display()))
     }
 
+    /// Starts `sql` (a `SELECT SLEEP(…)`) on a connection of its own in a thread, and returns once
+    /// the server shows it sleeping: its connection id (to `KILL QUERY` it) and the thread. The
+    /// statement's own error (when it is killed) is ignored.
+    pub fn start_sleeping(&self, sql: &str) -> (u32, thread::JoinHandle<()>) {
+        let mut conn = self.conn();
+        let id = conn.connection_id();
+        let sql = sql.to_string();
+        let handle = thread::spawn(move || {
+            let _ = conn.query_drop(sql);
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self
+            .query_value(&format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id} AND STATE = 'User sleep'"
+            ))
+            .as_deref()
+            != Some("1")
+        {
+            assert!(std::time::Instant::now() < deadline, "connection {id} never started");
+            thread::sleep(std::time::Duration::from_millis(50));
+        }
+        (id, handle)
+    }
+
     /// Runs `sql` (several `;`-separated statements allowed) on a fresh connection; panics on any error.
     pub fn exec(&self, sql: &str) {
         exec_on(&mut self.conn(), sql);
