@@ -19,7 +19,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MYBAK = os.path.join(ROOT, "target", "release", "mybak")
+# MYBAK_BIN: another build to measure (run.sh builds target/release/mybak).
+MYBAK = os.environ.get("MYBAK_BIN") or os.path.join(ROOT, "target", "release", "mybak")
 DB = "bench"
 TARGET = "bench_restored"
 
@@ -294,22 +295,37 @@ def only_dir(path):
     return os.path.join(path, entries[0])
 
 
-def restore_tools(server, threads, dumps):
+def restore_tools(server, threads, dumps, variants=(), dump_variants=()):
+    """The restores to run, each from the dump its tool wrote; `variants`: extra arguments for more
+    `mybak restore --no-binlog` runs; `dump_variants`: also restore the dump of each `mybak dump`
+    variant. A restore whose dump was skipped is left out."""
     sock = server.socket
-    mybak_restore = [MYBAK, "restore", dumps["mybak dump"], "--no-defaults", "-S", sock,
-                     "-u", "root", "--threads", str(threads), "--progress", "never",
-                     "--rename-database", f"{DB}={TARGET}"]
-    return {
+
+    def mybak_restore(dump):
+        return [MYBAK, "restore", dump, "--no-defaults", "-S", sock, "-u", "root", "--threads",
+                str(threads), "--progress", "never", "--rename-database", f"{DB}={TARGET}"]
+
+    tools = {}
+    if "mybak dump" in dumps:
+        base = mybak_restore(dumps["mybak dump"])
         # myloader keeps its restore out of the binary log unless told otherwise (--enable-binlog):
         # mybak's like-for-like is --no-binlog. mybak's default logs, as a replica-safe restore.
-        "mybak restore --no-binlog": mybak_restore + ["--no-binlog"],
-        "mybak restore": mybak_restore,
-        "mybak restore --no-binlog --defer-indexes": mybak_restore + ["--no-binlog", "--defer-indexes"],
-        "myloader": ["myloader", "-S", sock, "-u", "root", "-d", dumps["mydumper"],
-                     "-t", str(threads), "-B", TARGET, "-o"],
-        "zstd -dc + mariadb": (f"zstd -dc {dumps['mariadb-dump + zstd -3']}/dump.sql.zst | "
-                               f"mariadb --no-defaults -S {sock} -uroot {TARGET}"),
-    }
+        tools["mybak restore --no-binlog"] = base + ["--no-binlog"]
+        tools["mybak restore"] = base
+        tools["mybak restore --no-binlog --no-defer-indexes"] = base + ["--no-binlog", "--no-defer-indexes"]
+        for v in variants:
+            tools[f"mybak restore --no-binlog {v}"] = base + ["--no-binlog"] + v.split()
+    for v in dump_variants:
+        if f"mybak dump {v}" in dumps:
+            tools[f"mybak restore --no-binlog (dump {v})"] = (
+                mybak_restore(dumps[f"mybak dump {v}"]) + ["--no-binlog"])
+    if "mydumper" in dumps:
+        tools["myloader"] = ["myloader", "-S", sock, "-u", "root", "-d", dumps["mydumper"],
+                             "-t", str(threads), "-B", TARGET, "-o"]
+    if "mariadb-dump + zstd -3" in dumps:
+        tools["zstd -dc + mariadb"] = (f"zstd -dc {dumps['mariadb-dump + zstd -3']}/dump.sql.zst | "
+                                       f"mariadb --no-defaults -S {sock} -uroot {TARGET}")
+    return tools
 
 
 def checksums(server, db):
@@ -320,18 +336,26 @@ def checksums(server, db):
 
 def table(title, results, base, gb):
     """Medians of each tool's runs; `gb`: the gigabytes of data handled (the source tables'
-    data_length, or the binlog's size), for client CPU seconds per GB."""
+    data_length, or the binlog's size), for client CPU seconds per GB. "paired": the median of the
+    per-round ratios to the base tool's run of the same round (runs alternate, so a round's runs
+    share the machine's load of the moment: steadier than the ratio of medians on a busy host)."""
     ref = {k: statistics.median(r[k] for r in results[base]) for k in ("wall", "cpu", "server", "rss", "bytes")}
     lines = [f"### {title}", "",
-             "| tool | wall s | × mybak | client CPU s | client CPU s/GB | server CPU s | peak RSS MB | "
-             "output MB | × mybak |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| tool | wall s | × mybak | × paired | client CPU s | client CPU s/GB | server CPU s | "
+             "× paired | peak RSS MB | output MB | × mybak |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, runs in results.items():
         m = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "server", "rss", "bytes")}
         out = f"{m['bytes'] / 1e6:.0f}" if m["bytes"] else "–"
         ratio = f"{m['bytes'] / ref['bytes']:.2f}" if m["bytes"] and ref["bytes"] else "–"
-        lines.append(f"| {name} | {m['wall']:.2f} | {m['wall'] / ref['wall']:.2f} | {m['cpu']:.2f} | "
-                     f"{m['cpu'] / gb:.2f} | {m['server']:.2f} | {m['rss']:.0f} | {out} | {ratio} |")
+
+        def paired(k):
+            pairs = [r[k] / b[k] for r, b in zip(runs, results[base]) if b[k] > 0]
+            return f"{statistics.median(pairs):.2f}" if pairs else "–"
+
+        lines.append(f"| {name} | {m['wall']:.2f} | {m['wall'] / ref['wall']:.2f} | {paired('wall')} | "
+                     f"{m['cpu']:.2f} | {m['cpu'] / gb:.2f} | {m['server']:.2f} | {paired('server')} | "
+                     f"{m['rss']:.0f} | {out} | {ratio} |")
     return "\n".join(lines)
 
 
@@ -361,13 +385,16 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dump-only", action="store_true", help="skip the restores")
     ap.add_argument("--skip", action="append", default=[], metavar="TOOL",
-                    help="leave out a dump tool by name, e.g. 'mydumper -c' (repeatable)")
+                    help="leave out a dump or restore tool by name, e.g. 'mydumper -c' (repeatable)")
     ap.add_argument("--s3", action="store_true",
                     help="also dump to a local S3-compatible server (moto_server from .venv-moto)")
     ap.add_argument("--binlog", action="store_true",
                     help="instead of dumps: archive the data load's binlog (mybak binlog vs mariadb-binlog)")
     ap.add_argument("--variant", action="append", default=[], metavar="ARGS",
-                    help="also run `mybak dump` with these extra arguments (repeatable), e.g. '--chunk-size 0'")
+                    help="also run `mybak dump` with these extra arguments (repeatable), e.g. '--chunk-size 0'; "
+                         "its dump is restored too")
+    ap.add_argument("--restore-variant", action="append", default=[], metavar="ARGS",
+                    help="also run `mybak restore --no-binlog` with these extra arguments (repeatable)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="mybak-bench.")
     server = Server(work)
@@ -388,9 +415,11 @@ def main():
                  if k not in args.skip}
         dumps_results, latest = alternate(server, tools, args.dump_runs, os.path.join(work, "out"),
                                           "dump", s3)
-        dumps = dict(latest)
-        dumps["mybak dump"] = only_dir(latest["mybak dump"])
-        restores = {} if args.dump_only else restore_tools(server, args.threads, dumps)
+        dumps = {name: only_dir(out) if name.startswith("mybak dump") and not name.endswith("(moto)") else out
+                 for name, out in latest.items()}
+        restores = {} if args.dump_only else {
+            k: v for k, v in restore_tools(server, args.threads, dumps, args.restore_variant,
+                                           args.variant).items() if k not in args.skip}
         restore_results = {name: [] for name in restores}
         for run in range(args.runs):
             for name, command in restores.items():
@@ -410,9 +439,12 @@ def main():
             f"{args.threads} threads; server on the same host.",
             f"Source data: {gb:.3f} GB (data_length of the tables).",
             table("Dump", dumps_results, "mybak dump", gb),
-            "" if args.dump_only else table("Restore", restore_results, "mybak restore --no-binlog", gb),
+        ] + ([] if args.dump_only else [
+            table("Restore", restore_results, next(
+                (n for n in ["mybak restore --no-binlog"] if n in restore_results),
+                next(iter(restore_results), "")), gb),
             "mybak's restored database matched the source (CHECKSUM TABLE of every table).",
-        ])
+        ]))
         print("\n" + report)
         results = os.path.join(ROOT, "benches", "results")
         os.makedirs(results, exist_ok=True)
