@@ -27,7 +27,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MYBAK = os.path.join(ROOT, "target", "release", "mybak")
+# MYBAK_BIN: another build to measure (run.sh builds target/release/mybak).
+MYBAK = os.environ.get("MYBAK_BIN") or os.path.join(ROOT, "target", "release", "mybak")
 DB = "bench"
 TARGET = "bench_restored"
 
@@ -482,17 +483,30 @@ def mybak_restore(server, dump, threads):
             "--no-binlog"]
 
 
-def restore_tools(server, threads, dumps):
-    """The restores of the dumps in `dumps` (a restore whose dump was skipped is left out)."""
+def restore_tools(server, threads, dumps, variants=(), dump_variants=()):
+    """The restores to run, each from the dump its tool wrote; `variants`: extra arguments for more
+    `mybak restore --no-binlog` runs; `dump_variants`: also restore the dump of each `mybak dump`
+    variant. A restore whose dump was skipped is left out."""
     sock = server.socket
-    # myloader keeps its restore out of the binary log unless told otherwise (--enable-binlog):
-    # mybak's like-for-like is --no-binlog. mybak's default logs, as a replica-safe restore.
-    logged = [a for a in mybak_restore(server, dumps["mybak dump"], threads) if a != "--no-binlog"]
-    tools = {
-        "mybak restore --no-binlog": mybak_restore(server, dumps["mybak dump"], threads),
-        "mybak restore": logged,
-        "mybak restore --no-binlog --defer-indexes": logged + ["--no-binlog", "--defer-indexes"],
-    }
+
+    def mybak_restore(dump):
+        return [MYBAK, "restore", dump, "--no-defaults", "-S", sock, "-u", "root", "--threads",
+                str(threads), "--progress", "never", "--rename-database", f"{DB}={TARGET}"]
+
+    tools = {}
+    if "mybak dump" in dumps:
+        base = mybak_restore(dumps["mybak dump"])
+        # myloader keeps its restore out of the binary log unless told otherwise (--enable-binlog):
+        # mybak's like-for-like is --no-binlog. mybak's default logs, as a replica-safe restore.
+        tools["mybak restore --no-binlog"] = base + ["--no-binlog"]
+        tools["mybak restore"] = base
+        tools["mybak restore --no-binlog --no-defer-indexes"] = base + ["--no-binlog", "--no-defer-indexes"]
+        for v in variants:
+            tools[f"mybak restore --no-binlog {v}"] = base + ["--no-binlog"] + v.split()
+    for v in dump_variants:
+        if f"mybak dump {v}" in dumps:
+            tools[f"mybak restore --no-binlog (dump {v})"] = (
+                mybak_restore(dumps[f"mybak dump {v}"]) + ["--no-binlog"])
     if "mydumper" in dumps:
         tools["myloader"] = ["myloader", "-S", sock, "-u", "root", "-d", dumps["mydumper"],
                              "-t", str(threads), "-B", TARGET, "-o"]
@@ -568,18 +582,26 @@ def checksums(server, db):
 
 def table(title, results, base, gb):
     """Medians of each tool's runs; `gb`: the gigabytes of data handled (the source tables'
-    data_length, or the binlog's size), for client CPU seconds per GB."""
+    data_length, or the binlog's size), for client CPU seconds per GB. "paired": the median of the
+    per-round ratios to the base tool's run of the same round (runs alternate, so a round's runs
+    share the machine's load of the moment: steadier than the ratio of medians on a busy host)."""
     ref = {k: statistics.median(r[k] for r in results[base]) for k in ("wall", "cpu", "server", "rss", "bytes")}
     lines = [f"### {title}", "",
-             "| tool | wall s | × mybak | client CPU s | client CPU s/GB | server CPU s | peak RSS MB | "
-             "output MB | × mybak |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| tool | wall s | × mybak | × paired | client CPU s | client CPU s/GB | server CPU s | "
+             "× paired | peak RSS MB | output MB | × mybak |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, runs in results.items():
         m = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "server", "rss", "bytes")}
         out = f"{m['bytes'] / 1e6:.0f}" if m["bytes"] else "–"
         ratio = f"{m['bytes'] / ref['bytes']:.2f}" if m["bytes"] and ref["bytes"] else "–"
-        lines.append(f"| {name} | {m['wall']:.2f} | {m['wall'] / ref['wall']:.2f} | {m['cpu']:.2f} | "
-                     f"{m['cpu'] / gb:.2f} | {m['server']:.2f} | {m['rss']:.0f} | {out} | {ratio} |")
+
+        def paired(k):
+            pairs = [r[k] / b[k] for r, b in zip(runs, results[base]) if b[k] > 0]
+            return f"{statistics.median(pairs):.2f}" if pairs else "–"
+
+        lines.append(f"| {name} | {m['wall']:.2f} | {m['wall'] / ref['wall']:.2f} | {paired('wall')} | "
+                     f"{m['cpu']:.2f} | {m['cpu'] / gb:.2f} | {m['server']:.2f} | {paired('server')} | "
+                     f"{m['rss']:.0f} | {out} | {ratio} |")
     return "\n".join(lines)
 
 
@@ -662,7 +684,8 @@ def main():
     ap.add_argument("--binlog", action="store_true",
                     help="instead of dumps: archive the data load's binlog (mybak binlog vs mariadb-binlog)")
     ap.add_argument("--variant", action="append", default=[], metavar="ARGS",
-                    help="also run `mybak dump` with these extra arguments (repeatable), e.g. '--chunk-size 0'")
+                    help="also run `mybak dump` with these extra arguments (repeatable), e.g. '--chunk-size 0'; "
+                         "its dump is restored too")
     ap.add_argument("--scaling", metavar="N,N,...",
                     help="instead of the comparison: mybak dump and restore at each of these thread counts")
     ap.add_argument("--eta", action="store_true",
@@ -671,6 +694,8 @@ def main():
     ap.add_argument("--data-dir", metavar="DIR",
                     help="keep the server and generated data in DIR and reuse them in later runs of the "
                          "same --scale (default: a temporary directory, removed at the end)")
+    ap.add_argument("--restore-variant", action="append", default=[], metavar="ARGS",
+                    help="also run `mybak restore --no-binlog` with these extra arguments (repeatable)")
     args = ap.parse_args()
     for reference in ("mybak dump", "mybak restore --no-binlog"):
         if reference in args.skip:
@@ -714,10 +739,11 @@ def compare(server, args, work, source, gb, s3):
     tools = {k: v for k, v in dump_tools(server, args.threads, args.variant, s3).items()
              if k not in args.skip}
     dumps_results, latest = alternate(server, tools, args.dump_runs, os.path.join(work, "out"), "dump", s3)
-    dumps = dict(latest)
-    dumps["mybak dump"] = only_dir(latest["mybak dump"])
-    restores = {} if args.dump_only else {k: v for k, v in restore_tools(server, args.threads, dumps).items()
-                                          if k not in args.skip}
+    dumps = {name: only_dir(out) if name.startswith("mybak dump") and not name.endswith("(moto)") else out
+             for name, out in latest.items()}
+    restores = {} if args.dump_only else {
+        k: v for k, v in restore_tools(server, args.threads, dumps, args.restore_variant,
+                                       args.variant).items() if k not in args.skip}
     restore_results = alternate_restores(server, restores, args.runs, source)
     # The outputs are no longer needed: at --scale 10 they take tens of GB.
     shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)

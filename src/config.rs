@@ -255,6 +255,7 @@ layer! {
         pub threads: usize,
         pub no_binlog: bool,
         pub defer_indexes: bool,
+        pub defer_min_size: ByteSize,
         pub drop_existing: bool,
         pub allow_partial: bool,
         pub identity: PathBuf,

@@ -72,6 +72,14 @@ fn the_sample_config_documents_every_key_with_a_valid_value() {
     assert!(text.contains(&format!("#chunk-size = \"{}\"", d.chunk_size.unwrap())));
     assert!(text.contains(&format!("#name = \"{}\"", d.name.as_ref().unwrap())));
     assert!(text.contains(&format!(
+        "#defer-indexes = {}",
+        effective.restore.defer_indexes.unwrap()
+    )));
+    assert!(text.contains(&format!(
+        "#defer-min-size = \"{}\"",
+        effective.restore.defer_min_size.unwrap()
+    )));
+    assert!(text.contains(&format!(
         "#keep-partial = \"{}\"",
         effective.prune.keep_partial.unwrap()
     )));

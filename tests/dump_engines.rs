@@ -198,7 +198,7 @@ fn every_partition_of_the_fixture_holds_rows_and_restores() {
     let dir = out.dump_dir(root.path());
     let dst = Server::start_new();
     let mut cmd = mybak_restore_cmd(&dst, &dir);
-    cmd.args(["--threads", "4", "--defer-indexes"]);
+    cmd.args(["--threads", "4", "--defer-min-size", "0"]);
     run_dump(cmd).assert_code(0);
     for table in [
         "parted",

@@ -225,6 +225,10 @@ impl RestoreConfig {
         set(&mut s.threads, self.threads);
         set(&mut s.no_binlog, self.no_binlog);
         set(&mut s.defer_indexes, self.defer_indexes);
+        set(
+            &mut s.defer_min_bytes,
+            self.defer_min_size.map(ByteSize::bytes),
+        );
         set(&mut s.drop_existing, self.drop_existing);
         set(&mut s.allow_partial, self.allow_partial);
         if let Some(path) = self.identity {
@@ -255,6 +259,7 @@ impl RestoreConfig {
             threads: Some(s.threads),
             no_binlog: Some(s.no_binlog),
             defer_indexes: Some(s.defer_indexes),
+            defer_min_size: Some(ByteSize(s.defer_min_bytes)),
             drop_existing: Some(s.drop_existing),
             allow_partial: Some(s.allow_partial),
             identity: s.identities.as_ref().map(|i| i.path().to_path_buf()),
@@ -492,6 +497,9 @@ mod tests {
         assert_eq!(e.global.hook_timeout, Some(Span::from_secs(300)));
         assert_eq!(e.prune.keep_partial, Some(Span::from_secs(7 * 86400)));
         assert_eq!(e.verify.restore_test, Some(false));
+        let r = RestoreSettings::default();
+        assert_eq!(e.restore.defer_indexes, Some(r.defer_indexes));
+        assert_eq!(e.restore.defer_min_size, Some(ByteSize(r.defer_min_bytes)));
         assert_eq!(e.connection.connect_timeout, Some(Span::from_secs(10)));
         assert_eq!(e.connection.net_timeout, Some(Span::from_secs(600)));
         assert_eq!(e.connection.host, None);

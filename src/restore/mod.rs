@@ -5,7 +5,7 @@ mod edit;
 mod huge;
 pub mod load;
 pub mod rewrite;
-mod schema;
+pub mod schema;
 pub mod until;
 pub mod users;
 
@@ -24,14 +24,16 @@ use crate::filter::Filter;
 use crate::manifest::{FileKind, Manifest, ManifestFile, Status};
 use crate::progress::Progress;
 use crate::sql::grant::{grant_target, GrantTarget};
-use crate::sql::ident::quote_ident;
+use crate::sql::ident::{qualified, quote_ident};
+use crate::sql::script::RESTORE_SQL_MODE;
 use crate::sql::split::DEFAULT_MAX_STATEMENT;
 use crate::store::read::Source;
 use crate::store::{self, Location, S3Settings};
 use crate::verify::files;
 
 use load::{load_file, LoadFailure};
-use rewrite::Rename;
+use rewrite::{alter_adding, Rename};
+use schema::{Deferred, TableKey};
 pub use users::UsersMode;
 
 /// Everything a restore needs to know, resolved by the caller; `Default` gives mybak's defaults.
@@ -49,7 +51,15 @@ pub struct RestoreSettings {
     pub renames: Vec<Rename>,
     pub threads: usize,
     pub no_binlog: bool,
+    /// Add each table's secondary indexes once its rows are in (one sorted build instead of
+    /// row-by-row inserts), where that is safe and worth it: InnoDB tables not involved in
+    /// foreign keys nor system-versioned, with at least `defer_min_bytes` of rows; FULLTEXT and
+    /// SPATIAL indexes, the UNIQUE ones of a table without a primary key and the one the
+    /// AUTO_INCREMENT column needs stay (see [`rewrite::defer_indexes`]). On by default.
     pub defer_indexes: bool,
+    /// Tables with less SQL in their data files keep all their indexes in their `CREATE TABLE`
+    /// (default [`schema::DEFAULT_DEFER_MIN_BYTES`]; 0: every table where it is safe).
+    pub defer_min_bytes: u64,
     pub drop_existing: bool,
     pub allow_partial: bool,
     /// Restore the accounts file too, and what to do with an account that exists on the target;
@@ -71,7 +81,8 @@ impl Default for RestoreSettings {
             renames: Vec::new(),
             threads: crate::dump::default_threads(),
             no_binlog: false,
-            defer_indexes: false,
+            defer_indexes: true,
+            defer_min_bytes: schema::DEFAULT_DEFER_MIN_BYTES,
             drop_existing: false,
             allow_partial: false,
             users: None,
@@ -481,8 +492,9 @@ impl Run<'_> {
     }
 
     /// Rows, in parallel over `threads` connections, largest files first; each table's deferred
-    /// indexes are added by the worker that loads its last data file.
-    fn load_data(&self, deferred: BTreeMap<(String, String), String>) -> Result<()> {
+    /// indexes are added by the worker that loads its last data file, so that at most `threads`
+    /// statements run at once, index builds included.
+    fn load_data(&self, deferred: BTreeMap<TableKey, Deferred>) -> Result<()> {
         let mut data: Vec<&ManifestFile> = self
             .plan
             .files
@@ -491,7 +503,7 @@ impl Run<'_> {
             .filter(|f| f.kind == FileKind::TableData)
             .collect();
         data.sort_by_key(|f| std::cmp::Reverse(f.bytes));
-        let mut remaining: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut remaining: BTreeMap<TableKey, usize> = BTreeMap::new();
         for f in &data {
             if let (Some(db), Some(t)) = (&f.database, &f.table) {
                 *remaining.entry((db.clone(), t.clone())).or_default() += 1;
@@ -511,15 +523,10 @@ impl Run<'_> {
                 scope.spawn(move || self.data_worker(conn, queue, remaining, deferred));
             }
         });
-        // Tables without rows still get their indexes.
-        let left: Vec<(String, String)> = deferred
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
-            .into_iter()
-            .map(|((db, _), alter)| (db, alter))
-            .collect();
-        for (db, alter) in left {
-            self.add_indexes(&db, &alter);
+        // A safety net: each deferred table has data files, the last of which adds its indexes.
+        let left = deferred.into_inner().unwrap_or_else(|p| p.into_inner());
+        for (key, d) in &left {
+            self.add_indexes(key, d);
         }
         Ok(())
     }
@@ -528,8 +535,8 @@ impl Run<'_> {
         &self,
         conn: &mut Conn,
         queue: &Mutex<VecDeque<&ManifestFile>>,
-        remaining: &Mutex<BTreeMap<(String, String), usize>>,
-        deferred: &Mutex<BTreeMap<(String, String), String>>,
+        remaining: &Mutex<BTreeMap<TableKey, usize>>,
+        deferred: &Mutex<BTreeMap<TableKey, Deferred>>,
     ) {
         loop {
             let next = queue.lock().ok().and_then(|mut q| q.pop_front());
@@ -546,43 +553,102 @@ impl Run<'_> {
                 *n == 0
             });
             if last {
-                let alter = deferred.lock().ok().and_then(|mut d| d.remove(&key));
-                if let Some(alter) = alter {
-                    self.add_indexes(db, &alter);
+                let held = deferred.lock().ok().and_then(|mut d| d.remove(&key));
+                if let Some(held) = held {
+                    self.add_indexes(&key, &held);
                 }
             }
         }
     }
 
-    /// Adds a table's deferred secondary indexes. Building them can take hours on a big table,
-    /// and the server says nothing meanwhile: the ALTER runs on a connection of its own,
-    /// without the net timeout.
-    fn add_indexes(&self, source_db: &str, alter: &str) {
+    /// Adds a table's deferred secondary indexes, all in one `ALTER TABLE` (one pass over the
+    /// rows). Building them can take hours on a big table, and the server says nothing
+    /// meanwhile: the ALTER runs on a connection of its own, without the net timeout. When it
+    /// fails (a UNIQUE index the rows break), each index is tried alone, so the table gets every
+    /// index it can, and the failure names the table and the indexes that are missing.
+    fn add_indexes(&self, (source_db, table): &TableKey, held: &Deferred) {
         let target = self
             .plan
             .targets
             .get(source_db)
-            .map_or(source_db, String::as_str);
+            .map_or(source_db.as_str(), String::as_str);
+        let name = qualified(target, table);
         let mut unbounded = self.settings.clone();
         unbounded.conn.net_timeout = Duration::ZERO;
-        let result = connect(&unbounded).and_then(|mut conn| {
-            conn.query_drop(format!("USE {}", quote_ident(target)))
-                .and_then(|_| conn.query_drop(alter))
-                .map_err(|e| Error::query(alter, e))
+        let clock = Instant::now();
+        // The definitions are read as the table's definition file was: same character set and
+        // sql_mode (backslash escapes in a COMMENT).
+        let session = [
+            "SET NAMES utf8mb4".to_string(),
+            format!("SET SESSION sql_mode = '{RESTORE_SQL_MODE}'"),
+        ];
+        let prepared = connect(&unbounded).and_then(|mut conn| {
+            for s in &session {
+                conn.query_drop(s)
+                    .context(|| format!("table {name}: {s}"))?;
+            }
+            Ok(conn)
         });
-        if let Err(e) = result {
-            let error = match &e {
-                Error::Query { .. } => e.to_string(),
-                other => format!("{alter}: {other}"),
-            };
-            self.record(|o| {
-                o.failures.push(LoadFailure {
-                    path: format!("{}/(deferred indexes)", source_db),
-                    line: 0,
-                    offset: 0,
-                    error,
+        let mut conn = match prepared {
+            Ok(conn) => conn,
+            Err(e) => {
+                let missing = held.keys.iter().map(|k| (k.as_str(), e.to_string()));
+                return self.record_missing_indexes(&name, held, missing.collect());
+            }
+        };
+        let all = alter_adding(&name, &held.keys);
+        let error = match conn.query_drop(&all) {
+            Ok(()) => {
+                log::debug!(
+                    "table {name}: {} deferred indexes added in {:.1} s",
+                    held.keys.len(),
+                    clock.elapsed().as_secs_f64()
+                );
+                return;
+            }
+            Err(e) => e,
+        };
+        let missing: Vec<(&str, String)> = if held.keys.len() == 1 || crate::conn::is_broken(&error)
+        {
+            let message = crate::error::server_message(&error);
+            held.keys
+                .iter()
+                .map(|k| (k.as_str(), message.clone()))
+                .collect()
+        } else {
+            held.keys
+                .iter()
+                .filter_map(|k| {
+                    let alone = alter_adding(&name, std::slice::from_ref(k));
+                    conn.query_drop(alone)
+                        .err()
+                        .map(|e| (k.as_str(), crate::error::server_message(&e)))
                 })
-            });
+                .collect()
+        };
+        self.record_missing_indexes(&name, held, missing);
+    }
+
+    /// Records, as one failure of the table's definition file, which deferred indexes are
+    /// missing and why.
+    fn record_missing_indexes(&self, name: &str, held: &Deferred, missing: Vec<(&str, String)>) {
+        if missing.is_empty() {
+            return;
         }
+        let list: Vec<String> = missing.iter().map(|(k, e)| format!("{k}: {e}")).collect();
+        let error = format!(
+            "table {name}: its rows are in, but {} of its {} deferred indexes could not be added: {}",
+            missing.len(),
+            held.keys.len(),
+            list.join("; ")
+        );
+        self.record(|o| {
+            o.failures.push(LoadFailure {
+                path: held.path.clone(),
+                line: 0,
+                offset: 0,
+                error,
+            })
+        });
     }
 }

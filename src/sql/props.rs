@@ -217,7 +217,7 @@ proptest! {
             prop_assert_eq!(got, want);
         }
         let _ = (rename_statement(&text, &r), names_database(&text, &from));
-        let _ = (referenced_tables(&text), defer_indexes(&text, &quote_ident(&to)));
+        let _ = (referenced_tables(&text), defer_indexes(&text).map(|d| d.alter(&quote_ident(&to))));
     }
 }
 

@@ -93,7 +93,9 @@ pub fn restore_test(
         renames: renames.clone(),
         threads: settings.threads,
         no_binlog: false,
-        defer_indexes: false,
+        // As a plain restore does.
+        defer_indexes: RestoreSettings::default().defer_indexes,
+        defer_min_bytes: RestoreSettings::default().defer_min_bytes,
         drop_existing: false,
         allow_partial: true,
         users: None,

@@ -237,9 +237,16 @@ pub struct RestoreArgs {
     /// Do not write the restore to the binary log (SET sql_log_bin = 0).
     #[arg(long)]
     pub no_binlog: bool,
-    /// Create secondary indexes after each table's rows are in.
-    #[arg(long)]
+    /// Add each table's secondary indexes after its rows are in, where that is safe (the default).
+    #[arg(long, overrides_with = "no_defer_indexes")]
     pub defer_indexes: bool,
+    /// Create every table with all its indexes and load the rows into them.
+    #[arg(long, overrides_with = "defer_indexes")]
+    pub no_defer_indexes: bool,
+    /// Tables with less SQL than this keep their indexes in the CREATE TABLE (default 4M; 0:
+    /// defer in every table where it is safe).
+    #[arg(long, value_name = "SIZE")]
+    pub defer_min_size: Option<ByteSize>,
     /// Replace target databases that exist already.
     #[arg(long)]
     pub drop_existing: bool,
@@ -264,7 +271,14 @@ impl RestoreArgs {
             users: self.users,
             threads: self.threads,
             no_binlog: flag(self.no_binlog),
-            defer_indexes: flag(self.defer_indexes),
+            defer_indexes: if self.defer_indexes {
+                Some(true)
+            } else if self.no_defer_indexes {
+                Some(false)
+            } else {
+                None
+            },
+            defer_min_size: self.defer_min_size,
             drop_existing: flag(self.drop_existing),
             allow_partial: flag(self.allow_partial),
             identity: self.identity.clone(),

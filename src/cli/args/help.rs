@@ -62,6 +62,13 @@ exist on the target stop the restore before anything is sent (--users=fail, the 
 they are (--users=skip) or are dropped and recreated from the dump (--users=replace). Exit 0 when
 all was restored, 1 when something failed, 2 when nothing was sent.
 
+Secondary indexes are added once each table's rows are in, where that is safe: InnoDB tables of
+--defer-min-size (4M of SQL) or more that no foreign key involves and that are not
+system-versioned; FULLTEXT and SPATIAL indexes, UNIQUE ones of a table without a primary key and
+the index an AUTO_INCREMENT column needs stay in the CREATE TABLE. A deferred UNIQUE index the
+rows break fails that table (its rows are in). --no-defer-indexes creates every table with all
+its indexes.
+
 With --until TARGET the argument is the output root: the newest complete dump taken before TARGET
 is restored, then the binlog archived by mybak binlog (ROOT/binlog/<server>) is replayed from the
 dump's position up to TARGET, whole transactions only, stopping just before the transaction at
@@ -72,7 +79,7 @@ TARGET; --dry-run shows that plan. --databases and --rename-database apply to th
 Examples:
   mybak restore /db_backups/2026-11-26T00-00-00 --threads 4
   mybak restore DUMP --databases shop --rename-database shop=shop_copy
-  mybak restore DUMP --defer-indexes --no-binlog --drop-existing
+  mybak restore DUMP --no-binlog --drop-existing --no-defer-indexes
   mybak restore DUMP --users=skip
   mybak restore /db_backups --until '2026-12-04 14:32:05' --dry-run
   mybak restore /db_backups --until 0-1-4711 --drop-existing";

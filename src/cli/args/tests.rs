@@ -67,6 +67,30 @@ fn flags_not_given_leave_the_layer_empty() {
     assert_eq!(d.conn.ssl_mode, Some(mybak::conn::SslMode::VerifyCa));
 }
 
+#[test]
+fn defer_indexes_is_on_unless_turned_off_and_the_last_flag_wins() {
+    let layer = |args: &[&str]| {
+        let mut all = vec!["mybak", "restore", "/d"];
+        all.extend_from_slice(args);
+        match parse(&all).unwrap().command {
+            Command::Restore(r) => r.layer().defer_indexes,
+            _ => unreachable!(),
+        }
+    };
+    assert_eq!(layer(&[]), None);
+    assert_eq!(layer(&["--no-defer-indexes"]), Some(false));
+    assert_eq!(layer(&["--defer-indexes"]), Some(true));
+    assert_eq!(
+        layer(&["--defer-indexes", "--no-defer-indexes"]),
+        Some(false)
+    );
+    assert_eq!(
+        layer(&["--no-defer-indexes", "--defer-indexes"]),
+        Some(true)
+    );
+    assert!(mybak::restore::RestoreSettings::default().defer_indexes);
+}
+
 /// The config-file section and key of option `--long` of `command`.
 fn key_of(command: &str, long: &str, heading: Option<&str>) -> Option<(&'static str, String)> {
     let section = match (command, heading, long) {
@@ -78,6 +102,7 @@ fn key_of(command: &str, long: &str, heading: Option<&str>) -> Option<(&'static 
             return Some(("s3", key));
         }
         ("dump", _, "local-time") => return Some(("dump", "utc".into())),
+        ("restore", _, "no-defer-indexes") => return Some(("restore", "defer_indexes".into())),
         ("dump", Some("Retention"), l) if l.starts_with("keep-") => "prune",
         ("dump", ..) => "dump",
         // What a point-in-time recovery restores to is a choice of the run, never a setting.
