@@ -74,7 +74,8 @@ pub struct DumpSettings {
     pub run_id: String,
 }
 
-/// The number of CPUs, the default number of connections.
+/// The number of CPUs here: the default number of connections of restore and verify, and what
+/// a dump's `--threads auto` starts from.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
